@@ -1,0 +1,122 @@
+"""Engine throughput and latency on SQLite: a mixed stream of resident messages.
+
+Prints JSON. The baseline is a bare transaction doing the engine's minimum database work
+(claim the update id, load the resident), measured in the same run on the same database, so
+`ratio_to_baseline` stays comparable across noisy machines.
+
+    .venv/bin/python benchmarks/engine.py [--messages 4000] [--residents 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.app import build_services
+from bot.config import Settings
+from handlers.engine import Engine
+from handlers.types import Incoming
+from storage import db, migrate, residents, updates
+from storage.models import utcnow
+
+STREAM = [
+    ("text", "你好"),
+    ("text", "谢谢"),
+    ("text", "怎么办理居住证？"),
+    ("text", "高龄津贴怎么申请"),
+    ("text", "How do I register my dog?"),
+    ("text", "楼上每天半夜装修，太吵了"),
+    ("text", "小区门口的路灯坏了好几天了"),
+    ("text", "垃圾站好几天没人清理"),
+    ("action", "menu:open"),
+    ("action", "status"),
+    ("action", "menu:faq"),
+    ("text", "/help"),
+    ("text", "/cancel"),
+    ("text", "最近老是失眠"),
+    ("text", "我建议在小区多装几个健身器材"),
+]
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def run(messages: int, resident_count: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{folder}/bench.db"
+        database = db.create_engine(url)
+        await migrate.upgrade(database)
+        sessions = db.session_factory(database)
+        engine = Engine(sessions, build_services(Settings.from_mapping({})))
+        rng = random.Random(7)
+
+        async def one(n: int) -> float:
+            kind, value = rng.choice(STREAM)
+            user = f"r{rng.randrange(resident_count)}"
+            fields = {"text": value} if kind == "text" else {"action": value}
+            incoming = Incoming("bench", user, f"u{n}", **fields)  # type: ignore[arg-type]
+            started = time.perf_counter()
+            await engine.handle(incoming)
+            return time.perf_counter() - started
+
+        for n in range(resident_count):  # warm up: every resident exists, caches are hot
+            await one(-n - 1)
+        latencies = []
+        started = time.perf_counter()
+        for n in range(messages):
+            latencies.append(await one(n))
+        elapsed = time.perf_counter() - started
+
+        async def baseline_tx(n: int) -> None:
+            async with sessions.begin() as session:
+                await updates.claim_update(session, channel="base", update_id=str(n))
+                await residents.load_for_update(
+                    session, channel="bench", external_id="r1", locale="zh", now=utcnow()
+                )
+
+        base_started = time.perf_counter()
+        for n in range(messages):
+            await baseline_tx(n)
+        base_elapsed = time.perf_counter() - base_started
+        await database.dispose()
+
+    per_second = messages / elapsed
+    baseline = messages / base_elapsed
+    return {
+        "benchmark": "engine",
+        "database": "sqlite",
+        "messages": messages,
+        "residents": resident_count,
+        "messages_per_second": round(per_second, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 3),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 3),
+        "max_ms": round(max(latencies) * 1000, 3),
+        "baseline_transactions_per_second": round(baseline, 1),
+        "ratio_to_baseline": round(per_second / baseline, 3),
+        "python": platform.python_version(),
+    }
+
+
+def main() -> None:
+    """Run the benchmark and print one JSON object."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=4000)
+    parser.add_argument("--residents", type=int, default=200)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args.messages, args.residents)), indent=2))
+
+
+if __name__ == "__main__":
+    main()

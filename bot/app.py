@@ -1,0 +1,150 @@
+"""Service wiring: builds the engine, knowledge and database at start-up and runs the service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import passwords
+from bot.config import Settings
+from bot.outbox import ChannelSender, Sender
+from handlers.context import Services
+from handlers.engine import Engine
+from handlers.i18n import Texts
+from knowledge.crisis import CrisisScreen
+from knowledge.hotlines import load_hotlines
+from knowledge.router import Router
+from storage import db, migrate, staff, state
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings) -> Services:
+    """Load the text catalogue and the knowledge files once."""
+    crisis = CrisisScreen.load()
+    return Services(
+        texts=Texts.load(),
+        router=Router.load(crisis=crisis),
+        crisis=crisis,
+        hotlines=tuple(load_hotlines()),
+        timezone=settings.tz,
+    )
+
+
+@dataclass
+class Runtime:
+    """Everything the running service holds: settings, database, engine."""
+
+    settings: Settings
+    database: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    engine: Engine
+    secret_key: str
+    channels: list[ChannelSender] = field(default_factory=list)
+
+    @property
+    def services(self) -> Services:
+        """Knowledge and texts shared by every feature."""
+        return self.engine.services
+
+    async def close(self) -> None:
+        """Release the database connections."""
+        await self.database.dispose()
+
+
+async def build_runtime(
+    settings: Settings, *, upgrade: bool = True, services: Services | None = None
+) -> Runtime:
+    """Connect to the database (migrating it unless told not to) and build the engine."""
+    database = db.create_engine(settings.database_url)
+    if upgrade:
+        await migrate.upgrade(database)
+    sessions = db.session_factory(database)
+    if settings.secret_key is not None:
+        secret_key = settings.secret_key.get_secret_value()
+    else:
+        # Shared through the database so every worker signs cookies with the same key.
+        async with sessions.begin() as session:
+            secret_key = await state.get_or_create(
+                session, "secret_key", lambda: secrets.token_urlsafe(48)
+            )
+    engine = Engine(sessions, services or build_services(settings))
+    return Runtime(settings, database, sessions, engine, secret_key)
+
+
+async def ensure_first_admin(runtime: Runtime, announce: Callable[[str], None]) -> None:
+    """On a first start with no staff, create `admin` with a one-time password shown once."""
+    async with runtime.sessions() as session:
+        if await staff.count_staff(session) > 0:
+            return
+    password = passwords.one_time_password()
+    try:
+        async with runtime.sessions.begin() as session:
+            await staff.create_staff(
+                session,
+                username="admin",
+                role="admin",
+                password_hash=passwords.hash_password(password),
+                must_change_password=True,
+                now=utcnow(),
+            )
+    except IntegrityError:
+        return  # another worker created it first
+    announce(
+        "Created the first staff account 'admin' with the one-time password "
+        f"{password}\nIt is shown only now; it must be changed at the first login."
+    )
+
+
+def create_web_app(runtime: Runtime) -> web.Application:
+    """The aiohttp application: the resident chat page, its API and the health check."""
+    from bot.channels import web as web_channel
+
+    app = web.Application(
+        client_max_size=web_channel.MAX_BODY_BYTES, middlewares=[web_channel.security_headers]
+    )
+    web_channel.setup(app, runtime)
+    return app
+
+
+async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
+    """Run the service until Ctrl-C or SIGTERM, then stop cleanly."""
+    runtime = await build_runtime(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner: web.AppRunner | None = None
+    workers: list[asyncio.Task[None]] = []
+    try:
+        await ensure_first_admin(runtime, lambda text: print(text, file=out, flush=True))
+        if role in ("all", "web"):
+            runner = web.AppRunner(create_web_app(runtime), access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, settings.http_host, settings.http_port)
+            await site.start()
+            url = f"http://{settings.http_host}:{settings.http_port}"
+            print(f"Linli is running: chat at {url}/  (Ctrl-C stops)", file=out, flush=True)
+        if role in ("all", "scheduler") and runtime.channels:
+            sender = Sender(runtime.sessions, runtime.channels)
+            workers.append(asyncio.create_task(sender.run(stop)))
+        log.info("serving role=%s database=%s", role, settings.database_url_safe)
+        await stop.wait()
+    finally:
+        stop.set()
+        for worker in workers:
+            await worker
+        if runner is not None:
+            await runner.cleanup()
+        await runtime.close()
+        print("Linli stopped.", file=out, flush=True)

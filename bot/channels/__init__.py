@@ -1,0 +1,1 @@
+"""Channel adapters: each turns its platform's messages into `Incoming` and back."""

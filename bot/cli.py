@@ -1,0 +1,106 @@
+"""The `linli` command: serve, chat, route and database administration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linli", description="Linli community chat-bot service")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the service (web chat, outbox, channels)")
+    serve.add_argument("--role", choices=("all", "web", "scheduler"), default="all")
+
+    chat = commands.add_parser("chat", help="chat with the bot in this terminal")
+    chat.add_argument("--user", default="local", help="console resident id (default: local)")
+    chat.add_argument("--lang", choices=("zh", "en"), default=None)
+    chat.add_argument("--json", action="store_true", help="JSON lines in and out")
+
+    route = commands.add_parser("route", help="print the routing decision for messages")
+    route.add_argument("text", nargs="?", help="the message; without it, one per stdin line")
+    route.add_argument("--json", action="store_true")
+
+    database = commands.add_parser("db", help="database administration")
+    db_commands = database.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply migrations")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `linli` console script."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "route":
+        return _route(args.text, as_json=args.json)
+    try:
+        asyncio.run(_async_main(args, settings))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+async def _async_main(args: argparse.Namespace, settings: Settings) -> None:
+    from bot import app
+
+    if args.command == "serve":
+        await app.serve(settings, role=args.role, out=sys.stdout)
+    elif args.command == "chat":
+        await _chat(settings, user=args.user, locale=args.lang, json_mode=args.json)
+    elif args.command == "db":
+        from storage import db, migrate
+
+        engine = db.create_engine(settings.database_url)
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+        print(f"Database is up to date: {settings.database_url_safe}")
+
+
+async def _chat(settings: Settings, *, user: str, locale: str | None, json_mode: bool) -> None:
+    from bot.app import build_runtime
+    from bot.channels.console import ConsoleChat
+
+    runtime = await build_runtime(settings)
+    try:
+        console = ConsoleChat(
+            runtime.engine,
+            runtime.sessions,
+            user=user,
+            locale=locale,
+            json_mode=json_mode,
+            out=sys.stdout,
+        )
+        await console.run(sys.stdin)
+    finally:
+        await runtime.close()
+
+
+def _route(text: str | None, *, as_json: bool) -> int:
+    from knowledge.crisis import CrisisScreen
+    from knowledge.router import Router
+
+    router = Router.load(crisis=CrisisScreen.load())
+    lines = [text] if text is not None else (line.rstrip("\n") for line in sys.stdin)
+    for line in lines:
+        decision = router.route(line)
+        if as_json:
+            print(json.dumps(decision.as_dict(), ensure_ascii=False), flush=True)
+        else:
+            fields = decision.as_dict()
+            shown = " ".join(f"{k}={v}" for k, v in fields.items() if k != "text" and v is not None)
+            print(f"{line}\t{shown}", flush=True)
+    return 0

@@ -1,0 +1,81 @@
+"""The one settings object: every `LINLI_*` environment variable, typed and validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///linli.db"
+
+
+class Settings(BaseSettings):
+    """Service configuration read once at start-up; secrets never appear in repr or logs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LINLI_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
+    telegram_token: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org/bot"
+    staff_chat_id: int | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    secret_key: SecretStr | None = None
+    timezone: str = "Asia/Shanghai"
+    knowledge_dir: Path | None = None
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: str) -> str:
+        url = make_url(value)
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError("LINLI_DATABASE_URL must be SQLite or PostgreSQL")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The community's time zone (quiet hours, deadlines, schedules)."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def database_url_safe(self) -> str:
+        """The database URL with any password masked, for logs."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> Settings:
+        """Build settings from plain values only (tests): no environment, no `.env`."""
+        return _MappingSettings(**values)
+
+
+class _MappingSettings(Settings):
+    """Settings that ignore the environment and `.env`, so tests are isolated from the host."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)

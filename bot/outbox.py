@@ -1,0 +1,158 @@
+"""The outbox sender: delivers queued messages through their channels, with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import outbox, residents
+from storage.models import utcnow
+from storage.outbox import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The channel accepted the message."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryAfter:
+    """The channel asked us to wait (rate limit); not counted as a failed attempt."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    """The recipient cannot be reached (blocked the bot, deleted the account)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Delivery failed for a reason that may pass (network, server error)."""
+
+    reason: str
+
+
+DeliveryResult = Sent | RetryAfter | Unreachable | Failed
+
+
+class ChannelSender(Protocol):
+    """What a push channel (Telegram, WeChat…) implements to deliver outbox messages."""
+
+    channel: str
+
+    async def send(self, message: OutboxMessage) -> DeliveryResult:
+        """Deliver one message and say how it went."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SenderPolicy:
+    """How hard the sender tries."""
+
+    lease: timedelta = timedelta(seconds=60)
+    batch: int = 20
+    max_attempts: int = 8
+    first_backoff: timedelta = timedelta(seconds=5)
+    max_backoff: timedelta = timedelta(hours=1)
+    idle_sleep: float = 1.0
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential wait after the `attempts`-th failure, capped."""
+        return min(self.first_backoff * 2 ** max(attempts - 1, 0), self.max_backoff)
+
+
+class Sender:
+    """Claims due outbox rows and hands each to its channel; safe to run in several processes."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: Iterable[ChannelSender],
+        *,
+        policy: SenderPolicy | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._channels = {channel.channel: channel for channel in channels}
+        self.policy = policy or SenderPolicy()
+        self._clock = clock
+
+    async def run_once(self) -> int:
+        """Deliver one batch of due messages; returns how many were handled."""
+        if not self._channels:
+            return 0
+        async with self._sessions.begin() as session:
+            claimed = await outbox.claim_due(
+                session,
+                channels=self._channels,
+                now=self._clock(),
+                lease=self.policy.lease,
+                limit=self.policy.batch,
+            )
+        for message in claimed:
+            await self._deliver(message)
+        return len(claimed)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Keep delivering until `stop` is set; sleep briefly when nothing is due."""
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("outbox sender pass failed; retrying")
+                handled = 0
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.policy.idle_sleep)
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        try:
+            result = await self._channels[message.channel].send(message)
+        except Exception as exc:
+            log.warning("outbox %s: channel %s raised %r", message.id, message.channel, exc)
+            result = Failed(type(exc).__name__)
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            await self._record(session, message, result, now)
+
+    async def _record(
+        self, session: AsyncSession, message: OutboxMessage, result: DeliveryResult, now: datetime
+    ) -> None:
+        match result:
+            case Sent():
+                await outbox.mark_sent(session, message_id=message.id, now=now)
+            case RetryAfter(seconds):
+                await outbox.retry_later(
+                    session,
+                    message_id=message.id,
+                    not_before=now + timedelta(seconds=seconds),
+                    error=f"retry after {seconds}s",
+                    count_attempt=False,
+                )
+            case Unreachable(reason):
+                await outbox.mark_unreachable(session, message_id=message.id, error=reason)
+                if message.resident_id is not None:
+                    await residents.mark_unreachable(session, resident_id=message.resident_id)
+            case Failed(reason) if message.attempts >= self.policy.max_attempts:
+                log.error("outbox %s dead after %s attempts", message.id, message.attempts)
+                await outbox.mark_dead(session, message_id=message.id, error=reason)
+            case Failed(reason):
+                await outbox.retry_later(
+                    session,
+                    message_id=message.id,
+                    not_before=now + self.policy.backoff(message.attempts),
+                    error=reason,
+                )

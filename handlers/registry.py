@@ -1,0 +1,117 @@
+"""The one ordered registry: how an update finds the code that answers it.
+
+`dispatch` tries, in this order (the crisis screen already ran in the engine):
+  1. a resident held in the crisis flow stays there until staff close it or they are safe;
+  2. content the bot cannot take (stickers, voice…) gets a list of what it can take;
+  3. over-long text is handed back before any feature sees it;
+  4. commands (/start, or words such as 菜单) work everywhere, even inside a flow;
+  5. buttons: exact actions, then action prefixes, then the active flow's own buttons;
+  6. the active flow continues at its named step;
+  7. photos and locations outside a flow are explained;
+  8. the router picks a feature for free text — last, because it is the catch-all that
+     always answers (its `other` intent is the fallback offering the menu and a person).
+"""
+
+from __future__ import annotations
+
+from handlers import commands, handoff, psych, status
+from handlers.context import Flow, Outcome, Step, Turn
+
+MAX_TEXT_CHARS = 2000
+
+COMMANDS: dict[str, Step] = {
+    "start": commands.start,
+    "help": commands.show_help,
+    "menu": commands.menu,
+    "cancel": commands.cancel,
+    "lang": commands.choose_language,
+    "status": status.show,
+}
+
+# Plain words residents type instead of commands (compared after trimming, lower-case).
+COMMAND_WORDS: dict[str, str] = {
+    "菜单": "menu",
+    "主菜单": "menu",
+    "menu": "menu",
+    "帮助": "help",
+    "help": "help",
+    "取消": "cancel",
+    "退出": "cancel",
+    "cancel": "cancel",
+    "语言": "lang",
+    "language": "lang",
+    "我的事项": "status",
+    "my requests": "status",
+}
+
+# Buttons that work from any message, looked up by exact action first, then by prefix.
+ACTIONS: dict[str, Step] = {
+    "hello": commands.hello,
+    "menu": commands.menu_choice,
+    "lang": commands.set_language,
+    "status": status.show,
+    "handoff:start": handoff.start,
+    "psych:book": handoff.start_counseling,
+}
+
+FLOWS: dict[str, Flow] = {flow.name: flow for flow in (handoff.FLOW, psych.CRISIS_FLOW)}
+
+# Router intents → features. `crisis` never reaches here: the engine screens first.
+INTENTS: dict[str, Step] = {
+    "greeting": commands.greet,
+    "status": status.show,
+    "psych": psych.support,
+    "complaint": handoff.offer_for_complaint,
+    "faq": handoff.offer_for_question,
+    "deliberation": handoff.offer_for_deliberation,
+    "other": commands.fallback,
+}
+
+
+async def dispatch(turn: Turn) -> Outcome:
+    """Find and run the code that answers this update."""
+    msg, conversation = turn.msg, turn.conversation
+    active = FLOWS.get(conversation.flow or "")
+    if active is psych.CRISIS_FLOW:
+        if await psych.still_in_crisis(turn):
+            return await psych.hold(turn)
+        conversation.flow = conversation.step = None  # staff closed the crisis ticket
+        active = None
+    if msg.unsupported:
+        return Outcome.stay(turn.reply("input.unsupported"))
+    if len(turn.text) > MAX_TEXT_CHARS:
+        return Outcome.stay(turn.reply("input.too_long", limit=MAX_TEXT_CHARS))
+
+    command = _command_name(turn.text)
+    if command is not None:
+        return await COMMANDS.get(command, commands.unknown_command)(turn)
+
+    if msg.action is not None:
+        return await _press(turn, msg.action, active)
+
+    if active is not None and conversation.step in active.steps:
+        return await active.steps[conversation.step](turn)
+    if msg.photo or msg.location:
+        return Outcome.stay(turn.reply("input.media_outside_flow"), *commands.menu_replies(turn))
+    if not turn.text:
+        return Outcome.stay(turn.reply("input.empty"))
+
+    turn.route = turn.services.router.classify(turn.text)
+    return await INTENTS.get(turn.route.intent, commands.fallback)(turn)
+
+
+async def _press(turn: Turn, action: str, active: Flow | None) -> Outcome:
+    prefix = action.partition(":")[0]
+    handler = ACTIONS.get(action) or ACTIONS.get(prefix)
+    if handler is not None:
+        return await handler(turn)
+    if active is not None and prefix == active.name and turn.conversation.step in active.steps:
+        return await active.steps[turn.conversation.step](turn)
+    key = "input.stale_button" if prefix in FLOWS else "input.unknown_button"
+    return Outcome.stay(turn.reply(key), *commands.menu_replies(turn))
+
+
+def _command_name(text: str) -> str | None:
+    if text.startswith("/") and len(text) > 1:
+        return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower()
+    return COMMAND_WORDS.get(text.lower())

@@ -1,0 +1,207 @@
+"""First crisis screen: finds suicide, self-harm, violence and third-party risk in resident text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from knowledge.normalize import TermMatcher, char_table, flatten, normalize
+
+Severity = Literal["imminent", "high"]
+CrisisKind = Literal["self", "domestic_violence", "others", "third_party"]
+
+DEFAULT_LEXICON = Path(__file__).with_name("crisis_lexicon.yaml")
+
+# Groups whose weights decide whether a message is a crisis at all.
+RISK_GROUPS = (
+    "ideation",
+    "passive",
+    "self_harm",
+    "others",
+    "domestic_violence",
+    "third_party",
+    "acute",
+)
+PLAN_GROUP = "plan"
+ACT_GROUP = "act"
+KNOWN_GROUPS = frozenset((*RISK_GROUPS, PLAN_GROUP, ACT_GROUP))
+# Which kind wins when several fired: the reply variant for violence matters most.
+KIND_ORDER: tuple[tuple[str, CrisisKind], ...] = (
+    ("domestic_violence", "domestic_violence"),
+    ("others", "others"),
+    ("third_party", "third_party"),
+)
+WEIGHTS = {"terms": 1.0, "weak": 0.5}
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisResult:
+    """The crisis screen's verdict on one message."""
+
+    severity: Severity | None
+    kind: CrisisKind | None
+    signals: tuple[str, ...]
+
+    @property
+    def is_crisis(self) -> bool:
+        """True when the message must take the crisis path."""
+        return self.severity is not None
+
+
+NOT_CRISIS = CrisisResult(None, None, ())
+DETECTOR_ERROR = CrisisResult("high", "self", ("detector_error",))
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One lexicon entry: its group, weight and an id used to count it once."""
+
+    group: str
+    weight: float
+    entry_id: int
+
+
+class CrisisScreen:
+    """Data-driven crisis detector built from the staff-reviewed crisis lexicon."""
+
+    __slots__ = (
+        "_chars",
+        "_entries",
+        "_exceptions",
+        "_replacements",
+        "_signals",
+        "_subs",
+        "_threshold",
+    )
+
+    def __init__(
+        self,
+        *,
+        char_variants: Mapping[str, str],
+        substitutions: list[tuple[str, str]],
+        exceptions: list[str],
+        signals: Mapping[str, Mapping[str, list[str]]],
+        threshold: float = 1.0,
+    ) -> None:
+        """Compile a lexicon given as plain Python data (see crisis_lexicon.yaml)."""
+        self._chars = char_table(char_variants)
+        # One pass over the text for all substitutions; the group name says which one matched.
+        for pattern, _ in substitutions:
+            _compile(pattern)
+        self._subs = _compile(
+            "|".join(f"(?P<s{i}>{pattern})" for i, (pattern, _) in enumerate(substitutions))
+            or "(?!x)x"
+        )
+        self._replacements = {f"s{i}": replace for i, (_, replace) in enumerate(substitutions)}
+        self._exceptions = TermMatcher(exceptions)
+        patterns: list[str] = []
+        entries: list[_Entry] = []
+        for group, levels in signals.items():
+            if group not in KNOWN_GROUPS:
+                raise ValueError(f"unknown crisis signal group: {group!r}")
+            for level, terms in levels.items():
+                if level not in WEIGHTS:
+                    raise ValueError(f"unknown weight level {level!r} in group {group!r}")
+                for term in terms:
+                    entries.append(_Entry(group, WEIGHTS[level], len(entries)))
+                    patterns.append(term)
+        self._entries = tuple(entries)
+        self._signals = TermMatcher(patterns)
+        self._threshold = threshold
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> CrisisScreen:
+        """Load the crisis lexicon (default: the packaged crisis_lexicon.yaml)."""
+        source = path or DEFAULT_LEXICON
+        with source.open(encoding="utf-8") as handle:
+            data: Any = yaml.safe_load(handle)
+        if not isinstance(data, dict):
+            raise ValueError(f"{source}: expected a mapping at the top level")
+        subs = [
+            (str(item["pattern"]), str(item["replace"])) for item in data.get("substitutions") or []
+        ]
+        signals = {
+            str(group): {str(level): flatten(terms or []) for level, terms in levels.items()}
+            for group, levels in (data.get("signals") or {}).items()
+        }
+        return cls(
+            char_variants={str(k): str(v) for k, v in (data.get("char_variants") or {}).items()},
+            substitutions=subs,
+            exceptions=flatten(data.get("exceptions") or []),
+            signals=signals,
+            threshold=float(data.get("threshold", 1.0)),
+        )
+
+    def prepare(self, text: str) -> str:
+        """Normalise text the way the screen sees it (for staff debugging and tests)."""
+        prepared = normalize(text).translate(self._chars)
+        return self._subs.sub(self._replace, prepared)
+
+    def _replace(self, match: re.Match[str]) -> str:
+        """The replacement for whichever substitution matched."""
+        return self._replacements[match.lastgroup or ""]
+
+    def screen(self, text: str) -> CrisisResult:
+        """Screen one message; never raises — an internal error counts as a crisis."""
+        try:
+            return self._screen(text)
+        except Exception:
+            return DETECTOR_ERROR
+
+    def _screen(self, text: str) -> CrisisResult:
+        """Match signals, drop the ones inside hyperbole/title/help-talk spans, then decide."""
+        prepared = self.prepare(text)
+        if not prepared:
+            return NOT_CRISIS
+        hits = self._signals.find(prepared)
+        if not hits:
+            return NOT_CRISIS
+        spans = [(start, end) for start, end, _ in self._exceptions.find(prepared)]
+        scores: dict[str, float] = {}
+        seen: set[int] = set()
+        for start, end, index in hits:
+            if index in seen or _neutralised(start, end, spans):
+                continue
+            seen.add(index)
+            entry = self._entries[index]
+            scores[entry.group] = scores.get(entry.group, 0.0) + entry.weight
+        return self._decide(scores)
+
+    def _decide(self, scores: Mapping[str, float]) -> CrisisResult:
+        """Turn group scores into severity, kind and the list of groups that fired."""
+        act = scores.get(ACT_GROUP, 0.0) > 0.0
+        risk = sum(scores.get(group, 0.0) for group in RISK_GROUPS)
+        if not act and risk < self._threshold:
+            return NOT_CRISIS
+        plan = scores.get(PLAN_GROUP, 0.0) >= self._threshold
+        severity: Severity = "imminent" if act or plan else "high"
+        kind: CrisisKind = "self"
+        for group, candidate in KIND_ORDER:
+            if scores.get(group, 0.0) > 0.0:
+                kind = candidate
+                break
+        fired = tuple(
+            group for group in (*RISK_GROUPS, PLAN_GROUP, ACT_GROUP) if scores.get(group, 0.0) > 0.0
+        )
+        return CrisisResult(severity, kind, fired)
+
+
+def _neutralised(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """A signal is neutralised by an exception it overlaps but does not fully contain."""
+    for ex_start, ex_end in spans:
+        if start < ex_end and ex_start < end and not (start <= ex_start and ex_end <= end):
+            return True
+    return False
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    """Compile a lexicon regex, naming the entry in the error so staff can fix the file."""
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"bad pattern in crisis lexicon: {pattern!r}: {exc}") from exc

@@ -1,0 +1,111 @@
+"""Residents and their conversation state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
+
+from storage.db import insert_ignoring_conflicts
+from storage.models import Conversation, Resident
+
+
+@dataclass(slots=True)
+class ResidentState:
+    """A resident together with their (row-locked) conversation."""
+
+    resident: Resident
+    conversation: Conversation
+
+
+async def load_for_update(
+    session: AsyncSession,
+    *,
+    channel: str,
+    external_id: str,
+    locale: str,
+    now: datetime,
+    display_name: str | None = None,
+) -> ResidentState:
+    """Load the resident and conversation, creating both on first contact, and lock them
+    for this transaction so two updates of one resident are handled one after the other."""
+    state = await _select_locked(session, channel=channel, external_id=external_id)
+    if state is None:
+        await session.execute(
+            insert_ignoring_conflicts(session, Resident).values(
+                channel=channel,
+                external_id=external_id,
+                display_name=display_name,
+                locale=locale,
+                tags=[],
+                consents={},
+                reachable=True,
+                created_at=now,
+                last_seen_at=now,
+            )
+        )
+        resident = (
+            await session.execute(
+                select(Resident)
+                .where(Resident.channel == channel, Resident.external_id == external_id)
+                .with_for_update()
+            )
+        ).scalar_one()
+        await session.execute(
+            insert_ignoring_conflicts(session, Conversation).values(
+                resident_id=resident.id, data={}, updated_at=now
+            )
+        )
+        state = await _select_locked(session, channel=channel, external_id=external_id)
+        assert state is not None
+    state.resident.last_seen_at = now
+    if not state.resident.reachable:
+        state.resident.reachable = True
+    return state
+
+
+async def _select_locked(
+    session: AsyncSession, *, channel: str, external_id: str
+) -> ResidentState | None:
+    row = (
+        await session.execute(
+            select(Resident, Conversation)
+            .join(Conversation, Conversation.resident_id == Resident.id)
+            .where(Resident.channel == channel, Resident.external_id == external_id)
+            .with_for_update()
+        )
+    ).first()
+    return None if row is None else ResidentState(row[0], row[1])
+
+
+def set_flow(
+    conversation: Conversation,
+    *,
+    flow: str | None,
+    step: str | None,
+    data: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    """Move the conversation to a flow step (or out of any flow when `flow` is None)."""
+    conversation.flow = flow
+    conversation.step = step if flow else None
+    conversation.data = dict(data or {}) if flow else {}
+    # The draft is edited in place, which the ORM cannot see; say so explicitly.
+    flag_modified(conversation, "data")
+    conversation.updated_at = now
+
+
+async def mark_unreachable(session: AsyncSession, *, resident_id: int) -> None:
+    """Remember that a resident can no longer be reached (blocked the bot, left the app)."""
+    await session.execute(
+        update(Resident).where(Resident.id == resident_id).values(reachable=False)
+    )
+
+
+async def get_resident(session: AsyncSession, resident_id: int) -> Resident | None:
+    """A resident by id."""
+    return await session.get(Resident, resident_id)

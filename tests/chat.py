@@ -1,0 +1,79 @@
+"""A resident who chats with the real engine, for transcript tests."""
+
+from __future__ import annotations
+
+import itertools
+
+from handlers.engine import Engine
+from handlers.types import Button, Incoming, Location, Reply
+
+_ids = itertools.count(1)
+
+
+class ResidentChat:
+    """Sends messages as one resident and keeps what they saw."""
+
+    def __init__(
+        self, engine: Engine, *, user: str, channel: str = "console", locale: str | None = None
+    ) -> None:
+        self.engine = engine
+        self.user = user
+        self.channel = channel
+        self.locale = locale
+        self.seen: list[Reply] = []
+
+    async def send(self, **fields: object) -> list[Reply]:
+        """Send one update (fields of `Incoming`) and return the replies."""
+        update_id = str(fields.pop("update_id", f"u{next(_ids)}"))
+        incoming = Incoming(
+            channel=self.channel,
+            user_id=self.user,
+            update_id=update_id,
+            locale=self.locale,
+            **fields,  # type: ignore[arg-type]
+        )
+        handled = await self.engine.handle(incoming)
+        self.seen.extend(handled.replies)
+        return list(handled.replies)
+
+    async def say(self, text: str, **fields: object) -> list[Reply]:
+        """Type a message."""
+        return await self.send(text=text, **fields)
+
+    async def press(self, action: str) -> list[Reply]:
+        """Press a button by its action."""
+        return await self.send(action=action)
+
+    async def tap(self, label: str) -> list[Reply]:
+        """Press the button with this label among the last replies' buttons."""
+        button = self.button(label)
+        return await self.press(button.action)
+
+    async def share_location(self, latitude: float, longitude: float) -> list[Reply]:
+        """Share a location."""
+        return await self.send(location=Location(latitude, longitude))
+
+    def button(self, label: str) -> Button:
+        """The most recent button with this label."""
+        for reply in reversed(self.seen):
+            for button in reply.buttons:
+                if button.label == label:
+                    return button
+        raise AssertionError(f"no button {label!r} among {self.labels()}")
+
+    def labels(self) -> list[str]:
+        """The labels of the buttons under the last reply that had buttons."""
+        for reply in reversed(self.seen):
+            if reply.buttons:
+                return [b.label for b in reply.buttons]
+        return []
+
+    @property
+    def last_text(self) -> str:
+        """The text of the last reply."""
+        return self.seen[-1].text
+
+
+def texts(replies: list[Reply]) -> str:
+    """All reply texts joined, for `in` assertions."""
+    return "\n".join(r.text for r in replies)

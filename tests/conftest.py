@@ -1,0 +1,113 @@
+"""Shared fixtures: throwaway databases (SQLite always, PostgreSQL when configured),
+the real engine, and a resident who chats with it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url, text
+
+from bot.app import Runtime, build_runtime, build_services
+from bot.config import Settings
+from handlers.context import Services
+from storage import db, migrate
+from tests.chat import ResidentChat
+
+PG_ENV = "LINLI_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="session")
+def services() -> Services:
+    """Texts and knowledge, loaded once for the whole run."""
+    return build_services(Settings.from_mapping({}))
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def build() -> None:
+        engine = db.create_engine(f"sqlite+aiosqlite:///{path}")
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture
+def sqlite_url(template_db: Path, tmp_path: Path) -> str:
+    """A fresh, migrated SQLite database for one test."""
+    target = tmp_path / "linli.db"
+    shutil.copy(template_db, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    """Settings for one test, independent of the host's environment."""
+    return Settings.from_mapping({"database_url": sqlite_url, "secret_key": "test-secret-key"})
+
+
+@pytest.fixture
+async def runtime(settings: Settings, services: Services) -> AsyncIterator[Runtime]:
+    """The service's runtime on a throwaway SQLite database."""
+    built = await build_runtime(settings, upgrade=False, services=services)
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+def alice(runtime: Runtime) -> ResidentChat:
+    """A resident chatting through the real engine on the console channel."""
+    return ResidentChat(runtime.engine, user="alice")
+
+
+@pytest.fixture
+def pg_base_url() -> str:
+    """The PostgreSQL test database; skipped (and reported) when not configured."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests skipped")
+    return url
+
+
+@pytest.fixture
+async def postgres_url(pg_base_url: str) -> AsyncIterator[str]:
+    """A migrated PostgreSQL database of its own for one test, dropped afterwards."""
+    name = f"linli_test_{uuid.uuid4().hex[:12]}"
+    admin = db.create_engine(pg_base_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_base_url).set(database=name).render_as_string(hide_password=False)
+    engine = db.create_engine(url)
+    await migrate.upgrade(engine)
+    await engine.dispose()
+    yield url
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each storage test runs on SQLite and, when configured, on PostgreSQL."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_url")
+    else:
+        yield request.getfixturevalue("postgres_url")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly when the PostgreSQL half of the suite did not run."""
+    if not os.environ.get(PG_ENV):
+        terminalreporter.write_sep(
+            "!", f"PostgreSQL tests were SKIPPED: set {PG_ENV} (make test via .ci/run does)"
+        )

@@ -1,0 +1,239 @@
+"""What a resident sees, turn by turn, through the real engine on a throwaway database."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.app import Runtime
+from storage.models import Conversation, Outbox, Resident, Ticket, TicketEvent
+from tests.chat import ResidentChat, texts
+
+
+async def _one(runtime: Runtime, statement):  # type: ignore[no-untyped-def]
+    async with runtime.sessions() as session:
+        return (await session.execute(statement)).scalar_one()
+
+
+async def test_start_welcomes_with_privacy_notice_and_menu(
+    alice: ResidentChat, runtime: Runtime
+) -> None:
+    replies = await alice.say("/start")
+    shown = texts(replies)
+    assert "邻里" in shown
+    assert "隐私" in shown and "Telegram" in shown and "删除" in shown
+    assert alice.labels() == [
+        "反映问题",
+        "心理支持",
+        "办事咨询",
+        "居民议事厅",
+        "我的事项",
+        "联系工作人员",
+        "语言 / Language",
+    ]
+    resident = await _one(runtime, select(Resident).where(Resident.external_id == "alice"))
+    assert resident.welcomed_at is not None and resident.locale == "zh"
+
+
+async def test_first_visit_gets_welcome_and_return_visit_a_short_greeting(
+    alice: ResidentChat,
+) -> None:
+    first = await alice.press("hello")
+    assert "隐私" in texts(first)
+    again = await alice.press("hello")
+    assert "欢迎回来" in texts(again) and "隐私" not in texts(again)
+    assert "联系工作人员" in alice.labels()
+
+
+async def test_language_is_chosen_remembered_and_used(
+    alice: ResidentChat, runtime: Runtime
+) -> None:
+    await alice.say("/lang")
+    assert alice.labels() == ["中文", "English"]
+    replies = await alice.tap("English")
+    assert "English" in texts(replies)
+    help_replies = await alice.say("/help")
+    assert "Report a problem" in texts(help_replies)
+    resident = await _one(runtime, select(Resident).where(Resident.external_id == "alice"))
+    assert resident.locale == "en"
+    await alice.say("/lang zh")
+    assert "中文" in alice.last_text
+
+
+async def test_english_client_is_answered_in_english(runtime: Runtime) -> None:
+    bob = ResidentChat(runtime.engine, user="bob", locale="en-GB")
+    replies = await bob.say("/start")
+    assert "Privacy" in texts(replies)
+
+
+async def test_a_problem_is_passed_to_staff_as_a_ticket(
+    alice: ResidentChat, runtime: Runtime
+) -> None:
+    replies = await alice.say("楼上每天半夜装修，太吵了，睡不着")
+    assert "楼上每天半夜装修" in texts(replies)
+    assert "确认转给工作人员" in alice.labels()
+    done = await alice.tap("确认转给工作人员")
+    number = await _one(runtime, select(Ticket.number))
+    assert number.startswith("T-20") and len(number) == len("T-2026-000001")
+    assert number in texts(done)
+    ticket = await _one(runtime, select(Ticket))
+    assert ticket.summary == "楼上每天半夜装修，太吵了，睡不着"
+    assert ticket.category == "noise" and ticket.status == "new"
+    status = await alice.say("我的事项")
+    assert number in texts(status) and "待受理" in texts(status)
+    conversation = await _one(runtime, select(Conversation))
+    assert conversation.flow is None and conversation.data == {}
+
+
+async def test_menu_report_asks_edits_and_confirms_by_typing(
+    alice: ResidentChat, runtime: Runtime
+) -> None:
+    await alice.press("menu:complaint")
+    assert "在哪里" in alice.last_text
+    await alice.say("3号楼门口的路灯坏了")
+    assert "3号楼门口的路灯坏了" in alice.last_text
+    await alice.tap("修改")
+    await alice.say("3号楼门口的路灯坏了一个星期，晚上很黑")
+    assert "一个星期" in alice.last_text
+    await alice.say("确认转给工作人员")
+    ticket = await _one(runtime, select(Ticket))
+    assert ticket.summary == "3号楼门口的路灯坏了一个星期，晚上很黑"
+
+
+async def test_cancel_leaves_the_flow_and_files_nothing(
+    alice: ResidentChat, runtime: Runtime
+) -> None:
+    await alice.press("handoff:start")
+    await alice.say("取消")
+    assert "已取消" in alice.last_text
+    await alice.say("/cancel")
+    assert "没有进行中" in alice.last_text
+    assert await _one(runtime, select(func.count()).select_from(Ticket)) == 0
+
+
+async def test_stale_and_unknown_buttons_get_a_friendly_answer(alice: ResidentChat) -> None:
+    stale = await alice.press("handoff:confirm")
+    assert "过期" in texts(stale) and "联系工作人员" in alice.labels()
+    unknown = await alice.press("zzz:42")
+    assert "不认识" in texts(unknown)
+    wrong_lang = await alice.press("lang:fr")
+    assert "不认识" in texts(wrong_lang)
+    command = await alice.say("/frobnicate")
+    assert "不认识这个指令" in texts(command)
+
+
+async def test_an_old_button_from_another_step_does_not_file_twice(
+    alice: ResidentChat, runtime: Runtime
+) -> None:
+    await alice.say("小区门口的垃圾好几天没人收了")
+    await alice.press("handoff:confirm")
+    again = await alice.press("handoff:confirm")
+    assert "过期" in texts(again)
+    assert await _one(runtime, select(func.count()).select_from(Ticket)) == 1
+
+
+async def test_the_same_update_twice_has_one_effect(alice: ResidentChat, runtime: Runtime) -> None:
+    await alice.say("路灯坏了好几天了")
+    first = await alice.send(action="handoff:confirm", update_id="dup-1")
+    second = await alice.send(action="handoff:confirm", update_id="dup-1")
+    assert first and second == []
+    assert await _one(runtime, select(func.count()).select_from(Ticket)) == 1
+
+
+async def test_a_flow_resumes_after_the_engine_is_rebuilt(runtime: Runtime, settings) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import build_runtime
+
+    first = ResidentChat(runtime.engine, user="carol")
+    await first.press("handoff:start")
+    restarted = await build_runtime(settings, upgrade=False, services=runtime.services)
+    try:
+        carol = ResidentChat(restarted.engine, user="carol")
+        replies = await carol.say("想咨询一下社区食堂的开放时间")
+        assert "社区食堂" in texts(replies) and "确认转给工作人员" in carol.labels()
+    finally:
+        await restarted.close()
+
+
+async def test_crisis_gets_the_safe_reply_alone_a_ticket_and_a_staff_alert(
+    alice: ResidentChat, runtime: Runtime
+) -> None:
+    replies = await alice.say("我真的不想活了")
+    assert len(replies) == 1 and replies[0].buttons == ()
+    reply = replies[0].text
+    assert "110" in reply and "12356" in reply and "工作人员" in reply
+    ticket = await _one(runtime, select(Ticket))
+    assert ticket.kind == "crisis" and ticket.priority == 2
+    alert = await _one(runtime, select(Outbox))
+    assert alert.channel == "staff" and alert.priority == 100
+    assert ticket.number in alert.payload["text"]
+    assert "不想活" not in alert.payload["text"]  # content stays in the ticket
+
+
+async def test_crisis_interrupts_a_flow_and_holds_the_resident_until_safe(
+    alice: ResidentChat, runtime: Runtime
+) -> None:
+    await alice.press("menu:complaint")
+    crisis = await alice.say("算了，我想自杀")
+    assert "12356" in texts(crisis)
+    held = await alice.say("/menu")
+    assert "你现在安全吗" in texts(held) and alice.labels() == ["我现在安全"]
+    await alice.say("还是很难受")
+    events = await _one(
+        runtime,
+        select(func.count()).select_from(TicketEvent).where(TicketEvent.kind == "resident_message"),
+    )
+    assert events == 2  # the /menu line and the follow-up joined the urgent ticket
+    safe = await alice.tap("我现在安全")
+    assert "安全" in texts(safe)
+    menu = await alice.say("菜单")
+    assert "反映问题" in [b.label for r in menu for b in r.buttons]
+    assert await _one(runtime, select(func.count()).select_from(Ticket)) == 1
+
+
+async def test_imminent_danger_leads_with_emergency_numbers(alice: ResidentChat) -> None:
+    replies = await alice.say("我已经吃了一整瓶安眠药")
+    assert replies[0].text.startswith("请现在就拨打 110 或 120")
+    assert "安眠药" not in replies[0].text  # never echo the method
+
+
+async def test_english_crisis_reply(runtime: Runtime) -> None:
+    dana = ResidentChat(runtime.engine, user="dana", locale="en")
+    replies = await dana.say("I want to kill myself")
+    assert "110" in replies[0].text and "12356" in replies[0].text
+    assert "not alone" in replies[0].text
+
+
+async def test_distress_gets_warm_support_and_a_counselling_booking(
+    alice: ResidentChat, runtime: Runtime
+) -> None:
+    replies = await alice.say("最近老是失眠，感觉好孤独")
+    assert "12356" in texts(replies) and "预约心理咨询室" in alice.labels()
+    await alice.tap("预约心理咨询室")
+    await alice.say("周六上午有空")
+    await alice.tap("确认转给工作人员")
+    ticket = await _one(runtime, select(Ticket))
+    assert ticket.kind == "counseling"
+
+
+async def test_bad_input_gets_clear_answers(alice: ResidentChat) -> None:
+    assert "没有收到文字" in texts(await alice.say("   "))
+    too_long = await alice.say("楼" * 20_000)
+    assert "太长" in texts(too_long) and "2000" in texts(too_long)
+    emoji = await alice.say("😀😀🎉")
+    assert "没太明白" in texts(emoji)
+    sticker = await alice.send(unsupported="sticker")
+    assert "文字" in texts(sticker)
+    photo = await alice.send(photo="file-1")
+    assert "反映问题" in texts(photo)
+
+
+async def test_greeting_question_and_proposal_each_get_their_answer(alice: ResidentChat) -> None:
+    assert "很高兴为您服务" in texts(await alice.say("你好"))
+    question = await alice.say("居住证怎么办理？")
+    assert "答不上来" in texts(question) and "确认转给工作人员" in alice.labels()
+    await alice.say("/cancel")
+    proposal = await alice.say("我建议在小区里多装几个健身器材")
+    assert "谢谢您的想法" in texts(proposal)
+
+
+async def test_status_without_tickets(alice: ResidentChat) -> None:
+    assert "还没有提交过" in texts(await alice.press("status"))
