@@ -13,26 +13,36 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+from sqlalchemy.sql import FromClause
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+from storage import sqlite_inline
+
+SQLITE_BUSY_TIMEOUT_MS = 5_000
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create an async engine; on SQLite turn on WAL, a busy timeout, foreign keys and
-    write-ahead transactions (BEGIN IMMEDIATE) so concurrent updates queue instead of failing."""
+    """Create an async engine. On SQLite: WAL, a busy timeout, foreign keys, write
+    transactions that take the lock up front (BEGIN IMMEDIATE), calls run inline on the event
+    loop and one pooled connection, so the transactions of a process queue for it in order."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)
 
+    database = parsed.database or ":memory:"
+    memory = database == ":memory:" or "mode=memory" in database
+    kwargs.setdefault(
+        "async_creator",
+        sqlite_inline.connect(database, busy_timeout_seconds=SQLITE_BUSY_TIMEOUT_MS / 1000),
+    )
+    kwargs.setdefault("poolclass", AsyncAdaptedQueuePool)
+    kwargs.setdefault("pool_size", 1)
+    kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kwargs)
-    memory = parsed.database in (None, "", ":memory:")
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        # Take over transaction control from the driver, so BEGIN IMMEDIATE below is ours.
-        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -44,8 +54,12 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # A deferred transaction that later writes can fail with SQLITE_BUSY without waiting;
-        # taking the write lock up front makes writers queue on the busy timeout instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # taking the write lock up front makes writers of other processes queue instead.
+        # Issued on the driver connection: the full statement path would cost more than
+        # the whole rest of a short transaction.
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite_inline.InlineConnection)
+        driver.begin_immediate()
 
     return engine
 
@@ -55,11 +69,12 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def insert_ignoring_conflicts(session: AsyncSession, model: type[Any]) -> Any:
-    """An INSERT into `model`'s table that does nothing when a unique key already exists."""
+def insert_ignoring_conflicts(session: AsyncSession, table: FromClause) -> Any:
+    """A Core INSERT that does nothing when a unique key already exists, in the session's
+    dialect. (Core, not ORM: the ORM's bulk-insert path costs several times more.)"""
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(model).on_conflict_do_nothing()
+    return module.insert(table).on_conflict_do_nothing()
 
 
 async def ping(engine: AsyncEngine) -> bool:

@@ -61,7 +61,7 @@ async def enqueue(
 ) -> bool:
     """Queue a message; False when one with the same dedupe key was queued before."""
     statement = (
-        insert_ignoring_conflicts(session, Outbox)
+        insert_ignoring_conflicts(session, Outbox.__table__)
         .values(
             channel=channel,
             recipient=recipient,

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from storage.db import insert_ignoring_conflicts
 from storage.models import Conversation, Resident
+
+# Built once: it runs for every update, and building a statement costs more than running it.
+_SELECT_LOCKED = (
+    select(Resident, Conversation)
+    .join(Conversation, Conversation.resident_id == Resident.id)
+    .where(
+        Resident.channel == bindparam("channel"),
+        Resident.external_id == bindparam("external_id"),
+    )
+    .with_for_update()
+)
+
+# "Last seen" serves activity reports; a few minutes' precision spares a write per message.
+LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 
 
 @dataclass(slots=True)
@@ -36,7 +50,7 @@ async def load_for_update(
     state = await _select_locked(session, channel=channel, external_id=external_id)
     if state is None:
         await session.execute(
-            insert_ignoring_conflicts(session, Resident).values(
+            insert_ignoring_conflicts(session, Resident.__table__).values(
                 channel=channel,
                 external_id=external_id,
                 display_name=display_name,
@@ -56,13 +70,14 @@ async def load_for_update(
             )
         ).scalar_one()
         await session.execute(
-            insert_ignoring_conflicts(session, Conversation).values(
+            insert_ignoring_conflicts(session, Conversation.__table__).values(
                 resident_id=resident.id, data={}, updated_at=now
             )
         )
         state = await _select_locked(session, channel=channel, external_id=external_id)
         assert state is not None
-    state.resident.last_seen_at = now
+    if now - state.resident.last_seen_at >= LAST_SEEN_RESOLUTION:
+        state.resident.last_seen_at = now
     if not state.resident.reachable:
         state.resident.reachable = True
     return state
@@ -71,14 +86,8 @@ async def load_for_update(
 async def _select_locked(
     session: AsyncSession, *, channel: str, external_id: str
 ) -> ResidentState | None:
-    row = (
-        await session.execute(
-            select(Resident, Conversation)
-            .join(Conversation, Conversation.resident_id == Resident.id)
-            .where(Resident.channel == channel, Resident.external_id == external_id)
-            .with_for_update()
-        )
-    ).first()
+    parameters = {"channel": channel, "external_id": external_id}
+    row = (await session.execute(_SELECT_LOCKED, parameters)).first()
     return None if row is None else ResidentState(row[0], row[1])
 
 

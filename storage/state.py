@@ -14,6 +14,6 @@ from storage.models import AppState
 async def get_or_create(session: AsyncSession, key: str, make: Callable[[], str]) -> str:
     """The stored value of `key`, storing `make()` first if there is none (race-safe)."""
     await session.execute(
-        insert_ignoring_conflicts(session, AppState).values(key=key, value=make())
+        insert_ignoring_conflicts(session, AppState.__table__).values(key=key, value=make())
     )
     return (await session.execute(select(AppState.value).where(AppState.key == key))).scalar_one()

@@ -18,7 +18,7 @@ OPEN_STATUSES = ("new", "assigned", "in_progress", "returned")
 async def next_ticket_number(session: AsyncSession, *, year: int) -> str:
     """The next number of the year, like T-2026-000123, unique across workers."""
     await session.execute(
-        insert_ignoring_conflicts(session, TicketCounter).values(year=year, last=0)
+        insert_ignoring_conflicts(session, TicketCounter.__table__).values(year=year, last=0)
     )
     last = (
         await session.execute(

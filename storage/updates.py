@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import insert_ignoring_conflicts
 from storage.models import ProcessedUpdate
 
 
@@ -16,13 +18,20 @@ async def claim_update(session: AsyncSession, *, channel: str, update_id: str) -
 
     On PostgreSQL a concurrent transaction holding the same key makes this wait for it,
     then report a duplicate once it commits, so two deliveries never both take effect."""
-    statement = (
-        insert_ignoring_conflicts(session, ProcessedUpdate)
-        .values(channel=channel, update_id=update_id)
+    statement = _claim_statement(session.get_bind().dialect.name)
+    result = await session.execute(statement, {"channel": channel, "update_id": update_id})
+    return result.first() is not None
+
+
+@functools.cache
+def _claim_statement(dialect: str) -> Any:
+    # Built once per dialect: this runs for every update, and building costs more than running.
+    module = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(ProcessedUpdate.__table__)
+        .on_conflict_do_nothing()
         .returning(ProcessedUpdate.update_id)
     )
-    result = await session.execute(statement)
-    return result.first() is not None
 
 
 async def forget_updates_before(session: AsyncSession, *, cutoff: datetime) -> int:
