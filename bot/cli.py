@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Alembic announces each of its plugins at INFO; keep start-up output readable.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
     if args.command == "route":
         return _route(args.text, as_json=args.json)
     try:

@@ -106,8 +106,12 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say loudly when the PostgreSQL half of the suite did not run."""
+    """Say loudly when the PostgreSQL or browser part of the suite did not run."""
     if not os.environ.get(PG_ENV):
         terminalreporter.write_sep(
-            "!", f"PostgreSQL tests were SKIPPED: set {PG_ENV} (make test via .ci/run does)"
+            "!", f"PostgreSQL tests were SKIPPED: set {PG_ENV} (.ci/run does)"
+        )
+    if not Path("/usr/bin/chromium").exists():
+        terminalreporter.write_sep(
+            "!", "Browser tests were SKIPPED: apt-get install chromium (.ci/run does)"
         )

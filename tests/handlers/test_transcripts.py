@@ -237,3 +237,22 @@ async def test_greeting_question_and_proposal_each_get_their_answer(alice: Resid
 
 async def test_status_without_tickets(alice: ResidentChat) -> None:
     assert "还没有提交过" in texts(await alice.press("status"))
+
+
+async def test_a_database_outage_gets_a_try_again_and_a_crisis_still_gets_help(
+    runtime: Runtime, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from handlers.engine import Engine
+    from storage import db
+
+    missing = db.create_engine(f"sqlite+aiosqlite:///{tmp_path}/no/such/dir/linli.db")
+    engine = Engine(db.session_factory(missing), runtime.services)
+    try:
+        erin = ResidentChat(engine, user="erin")
+        plain = await erin.say("路灯坏了")
+        assert "请稍等片刻再发一次" in texts(plain)
+        crisis = await erin.say("我不想活了")
+        assert "12356" in texts(crisis)
+        assert "已经转给社区工作人员" not in texts(crisis)  # no alert could be queued
+    finally:
+        await missing.dispose()

@@ -1,0 +1,98 @@
+"""The web chat in a real browser (Debian's Chromium driven by Playwright): what a resident
+sees and taps on the page, against the real app and database."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy import select
+
+from bot.app import Runtime, create_web_app
+from storage import outbox
+from storage.models import Resident, Ticket, utcnow
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def page(runtime: Runtime) -> AsyncIterator[Any]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip(f"{CHROMIUM} is missing: browser tests skipped (.ci/run installs it)")
+    from playwright.async_api import async_playwright
+
+    server = TestServer(create_web_app(runtime), host="127.0.0.1")
+    await server.start_server()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        context = await browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+        tab = await context.new_page()
+        await tab.goto(str(server.make_url("/")))
+        yield tab
+        await browser.close()
+    await server.close()
+
+
+async def test_a_resident_reports_a_problem_and_hears_back_from_staff(
+    page: Any, runtime: Runtime
+) -> None:
+    messages = page.locator("#messages")
+    await messages.get_by_text("隐私说明").wait_for()
+    await page.locator("#input").fill("3号楼门口的路灯坏了一个星期")
+    await page.locator("#input").press("Enter")
+    await messages.get_by_text("收到，您反映的问题是").wait_for()
+    await page.get_by_role("button", name="确认转给工作人员").last.click()
+    await messages.get_by_text("已转给社区工作人员").wait_for()
+
+    async with runtime.sessions() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+        resident = (await session.execute(select(Resident))).scalar_one()
+    assert ticket.summary == "3号楼门口的路灯坏了一个星期"
+    assert await messages.get_by_text(ticket.number).count() >= 1
+
+    async with runtime.sessions.begin() as session:
+        await outbox.enqueue(
+            session,
+            channel="web",
+            recipient=resident.external_id,
+            resident_id=resident.id,
+            payload={"text": "您好，维修师傅明天上午到。", "buttons": []},
+            dedupe_key=f"reply:{ticket.number}:1",
+            priority=outbox.PRIORITY_HIGH,
+            now=utcnow(),
+        )
+    await messages.get_by_text("您好，维修师傅明天上午到。").wait_for(timeout=15_000)
+    assert await messages.get_by_text("工作人员消息").count() == 1
+
+
+async def test_resident_text_is_shown_as_text_never_as_markup(page: Any) -> None:
+    messages = page.locator("#messages")
+    await messages.get_by_text("隐私说明").wait_for()
+    await page.locator("#input").fill("<b>粗体</b><img src=x onerror=alert(1)>")
+    await page.locator("#send-btn").click()
+    await messages.get_by_text("<b>粗体</b>", exact=False).first.wait_for()
+    assert await page.locator("#messages b").count() == 0
+    assert await page.locator("#messages img").count() == 0
+
+
+async def test_switching_to_english_changes_the_page(page: Any) -> None:
+    await page.locator("#messages").get_by_text("隐私说明").wait_for()
+    await page.get_by_role("button", name="语言 / Language").last.click()
+    await page.get_by_role("button", name="English").last.click()
+    await page.locator("#messages").get_by_text("in English from now on").wait_for()
+    assert await page.locator("html").get_attribute("lang") == "en"
+    assert await page.locator("#send-btn").inner_text() == "Send"
