@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm.attributes import flag_modified
 
 from handlers import psych, registry
 from handlers.context import KEEP, Outcome, Services, Turn
@@ -64,9 +65,11 @@ class Engine:
                     now=now,
                     display_name=msg.display_name,
                 )
-                turn = Turn(msg, state.resident, state.conversation, session, self.services, now)
+                conversation = state.conversation
+                before = _snapshot(conversation.flow, conversation.step, conversation.data)
+                turn = Turn(msg, state.resident, conversation, session, self.services, now)
                 outcome = await self._dispatch(turn, crisis)
-                self._apply(turn, outcome)
+                self._apply(turn, outcome, before)
                 return Handled(outcome.replies, turn.locale)
         except Exception:
             # Nothing was committed, so the update is not marked as processed: a channel
@@ -83,18 +86,21 @@ class Engine:
         return await registry.dispatch(turn)
 
     @staticmethod
-    def _apply(turn: Turn, outcome: Outcome) -> None:
+    def _apply(turn: Turn, outcome: Outcome, before: str) -> None:
+        """Move the conversation where the outcome says; write only if that changes it."""
         conversation = turn.conversation
         if outcome.flow == KEEP:
-            if conversation.flow:
-                conversation.updated_at = turn.now
-                flag_modified(conversation, "data")
-            return
-        if outcome.flow is None:
-            residents.set_flow(conversation, flow=None, step=None, data=None, now=turn.now)
-            return
-        fresh = outcome.draft is not None or outcome.flow != conversation.flow
-        data = {"draft": dict(outcome.draft or {})} if fresh else conversation.data
-        residents.set_flow(
-            conversation, flow=outcome.flow, step=outcome.step, data=data, now=turn.now
-        )
+            flow, step, data = conversation.flow, conversation.step, conversation.data
+        elif outcome.flow is None:
+            flow, step, data = None, None, {}
+        else:
+            fresh = outcome.draft is not None or outcome.flow != conversation.flow
+            flow, step = outcome.flow, outcome.step
+            data = {"draft": dict(outcome.draft or {})} if fresh else conversation.data
+        if _snapshot(flow, step, data) != before:
+            residents.set_flow(conversation, flow=flow, step=step, data=data, now=turn.now)
+
+
+def _snapshot(flow: str | None, step: str | None, data: dict[str, Any]) -> str:
+    # Drafts are edited in place, so compare serialised states to know whether to write.
+    return json.dumps([flow, step, data], sort_keys=True, ensure_ascii=False, default=str)
