@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from handlers.engine import Engine
 from handlers.types import Button, Incoming, Location, Reply
+from storage import outbox
+from storage.models import Resident, utcnow
 
 _ids = itertools.count(1)
 
@@ -77,3 +80,18 @@ class ResidentChat:
 def texts(replies: list[Reply]) -> str:
     """All reply texts joined, for `in` assertions."""
     return "\n".join(r.text for r in replies)
+
+
+async def queue_staff_reply(sessions: Any, resident: Resident, text: str, *, key: str) -> None:
+    """Queue a staff member's message to a resident in the outbox, as staff tools will."""
+    async with sessions.begin() as session:
+        await outbox.enqueue(
+            session,
+            channel=resident.channel,
+            recipient=resident.external_id,
+            resident_id=resident.id,
+            payload={"text": text, "buttons": []},
+            dedupe_key=key,
+            priority=outbox.PRIORITY_HIGH,
+            now=utcnow(),
+        )

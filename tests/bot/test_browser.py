@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.app import Runtime, create_web_app
-from storage import outbox
-from storage.models import Resident, Ticket, utcnow
+from storage.models import Resident, Ticket
+from tests.chat import queue_staff_reply
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -64,17 +64,9 @@ async def test_a_resident_reports_a_problem_and_hears_back_from_staff(
     assert ticket.summary == "3号楼门口的路灯坏了一个星期"
     assert await messages.get_by_text(ticket.number).count() >= 1
 
-    async with runtime.sessions.begin() as session:
-        await outbox.enqueue(
-            session,
-            channel="web",
-            recipient=resident.external_id,
-            resident_id=resident.id,
-            payload={"text": "您好，维修师傅明天上午到。", "buttons": []},
-            dedupe_key=f"reply:{ticket.number}:1",
-            priority=outbox.PRIORITY_HIGH,
-            now=utcnow(),
-        )
+    await queue_staff_reply(
+        runtime.sessions, resident, "您好，维修师傅明天上午到。", key=f"reply:{ticket.number}:1"
+    )
     await messages.get_by_text("您好，维修师傅明天上午到。").wait_for(timeout=15_000)
     assert await messages.get_by_text("工作人员消息").count() == 1
 

@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.app import Runtime, create_web_app
-from storage import outbox
-from storage.models import Resident, Ticket, utcnow
+from storage.models import Resident, Ticket
+from tests.chat import queue_staff_reply
 
 Client = TestClient[Any, Any]
 
@@ -126,17 +126,7 @@ async def test_a_staff_message_reaches_the_chat_page_once(client: Client, runtim
     await _chat(client, {"action": "hello"})
     async with runtime.sessions() as session:
         resident = (await session.execute(select(Resident))).scalar_one()
-    async with runtime.sessions.begin() as session:
-        await outbox.enqueue(
-            session,
-            channel="web",
-            recipient=resident.external_id,
-            resident_id=resident.id,
-            payload={"text": "您好，路灯明天上午维修。", "buttons": []},
-            dedupe_key="reply:1",
-            priority=outbox.PRIORITY_HIGH,
-            now=utcnow(),
-        )
+    await queue_staff_reply(runtime.sessions, resident, "您好，路灯明天上午维修。", key="reply:1")
     first = await (await client.get("/api/chat/inbox")).json()
     assert [m["text"] for m in first["messages"]] == ["您好，路灯明天上午维修。"]
     second = await (await client.get("/api/chat/inbox")).json()
