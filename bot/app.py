@@ -22,6 +22,7 @@ from handlers.engine import Engine
 from handlers.i18n import Texts
 from knowledge.crisis import CrisisScreen
 from knowledge.hotlines import load_hotlines
+from knowledge.places import load_places
 from knowledge.router import Router
 from storage import db, migrate, staff, state
 from storage.models import utcnow
@@ -37,6 +38,7 @@ def build_services(settings: Settings) -> Services:
         router=Router.load(crisis=crisis),
         crisis=crisis,
         hotlines=tuple(load_hotlines()),
+        places=load_places(settings.knowledge_dir),
         timezone=settings.tz,
     )
 
@@ -106,6 +108,19 @@ async def ensure_first_admin(runtime: Runtime, announce: Callable[[str], None]) 
     )
 
 
+async def _drain_rescues(runtime: Runtime, seconds: float = 10.0) -> None:
+    """Give crisis alerts still waiting for the database a last chance before exiting."""
+    if not runtime.engine.rescues_pending:
+        return
+    try:
+        await asyncio.wait_for(runtime.engine.drain(), timeout=seconds)
+    except TimeoutError:
+        log.critical(
+            "stopping with %d crisis alert(s) not stored: check the crisis log above",
+            runtime.engine.rescues_pending,
+        )
+
+
 def create_web_app(runtime: Runtime) -> web.Application:
     """The aiohttp application: the resident chat page, its API and the health check."""
     from bot.channels import web as web_channel
@@ -146,5 +161,6 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
             await worker
         if runner is not None:
             await runner.cleanup()
+        await _drain_rescues(runtime)
         await runtime.close()
         print("Linli stopped.", file=out, flush=True)

@@ -16,6 +16,7 @@ from storage.models import Conversation, Resident
 if TYPE_CHECKING:
     from knowledge.crisis import CrisisScreen
     from knowledge.hotlines import Hotline
+    from knowledge.places import Places
     from knowledge.router import RouteDecision, Router
 
 
@@ -27,6 +28,7 @@ class Services:
     router: Router
     crisis: CrisisScreen
     hotlines: tuple[Hotline, ...]
+    places: Places
     timezone: ZoneInfo
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers import psych, registry
+from handlers import crisis, registry
 from handlers.context import KEEP, Outcome, Services, Turn
 from handlers.i18n import pick_locale
 from handlers.types import Incoming, Reply
@@ -20,6 +21,9 @@ from storage import residents, updates
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+
+RESCUE_ATTEMPTS = 12  # with doubling pauses capped at a minute: about eight minutes in all
+RESCUE_MAX_DELAY = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,50 +44,109 @@ class Engine:
         services: Services,
         *,
         clock: Callable[[], datetime] = utcnow,
+        rescue_delay: float = 1.0,
     ) -> None:
         self._sessions = sessions
         self.services = services
         self._clock = clock
+        self._rescue_delay = rescue_delay
+        self._rescues: set[asyncio.Task[None]] = set()
 
     async def handle(self, msg: Incoming) -> Handled:
         """Handle one update exactly once and return what the resident should see."""
         # Safety first: the crisis screen needs no database, so it runs even when storage fails.
-        crisis = self.services.crisis.screen(msg.text) if msg.text else None
+        result = self.services.crisis.screen(msg.text) if msg.text else None
         locale = pick_locale(msg.locale)
         try:
-            async with self._sessions.begin() as session:
-                if not await updates.claim_update(
-                    session, channel=msg.channel, update_id=msg.update_id
-                ):
-                    return Handled((), locale, duplicate=True)
-                now = self._clock()
-                state = await residents.load_for_update(
-                    session,
-                    channel=msg.channel,
-                    external_id=msg.user_id,
-                    locale=locale,
-                    now=now,
-                    display_name=msg.display_name,
-                )
-                conversation = state.conversation
-                before = _snapshot(conversation.flow, conversation.step, conversation.data)
-                turn = Turn(msg, state.resident, conversation, session, self.services, now)
-                outcome = await self._dispatch(turn, crisis)
-                self._apply(turn, outcome, before)
-                return Handled(outcome.replies, turn.locale)
+            return await self._handle(msg, result, locale)
         except Exception:
             # Nothing was committed, so the update is not marked as processed: a channel
             # retry (or the resident sending again) is handled afresh.
             log.exception("update %s/%s failed", msg.channel, msg.update_id)
-            if crisis is not None and crisis.is_crisis:
-                reply = psych.crisis_reply(self.services, locale, crisis, staff_alerted=False)
+            if result is not None and result.is_crisis:
+                self._rescue_later(msg, result)
+                reply = crisis.crisis_reply(self.services, locale, result, staff_alerted=False)
                 return Handled((reply,), locale)
             return Handled((Reply(self.services.texts.get(locale, "error.try_again")),), locale)
 
-    async def _dispatch(self, turn: Turn, crisis: CrisisResult | None) -> Outcome:
-        if crisis is not None and crisis.is_crisis:
-            return await psych.crisis(turn, crisis)
-        return await registry.dispatch(turn)
+    async def _handle(self, msg: Incoming, result: CrisisResult | None, locale: str) -> Handled:
+        async with self._sessions.begin() as session:
+            if not await updates.claim_update(
+                session, channel=msg.channel, update_id=msg.update_id
+            ):
+                return Handled((), locale, duplicate=True)
+            turn = await self._turn(session, msg, locale)
+            conversation = turn.conversation
+            before = _snapshot(conversation.flow, conversation.step, conversation.data)
+            if result is not None and result.is_crisis:
+                outcome = await crisis.respond(turn, result)
+            else:
+                outcome = await registry.dispatch(turn)
+            self._apply(turn, outcome, before)
+            return Handled(outcome.replies, turn.locale)
+
+    async def _turn(self, session: AsyncSession, msg: Incoming, locale: str) -> Turn:
+        now = self._clock()
+        state = await residents.load_for_update(
+            session,
+            channel=msg.channel,
+            external_id=msg.user_id,
+            locale=locale,
+            now=now,
+            display_name=msg.display_name,
+        )
+        return Turn(msg, state.resident, state.conversation, session, self.services, now)
+
+    def _rescue_later(self, msg: Incoming, result: CrisisResult) -> None:
+        task = asyncio.create_task(self._rescue(msg, result))
+        self._rescues.add(task)
+        task.add_done_callback(self._rescues.discard)
+
+    async def _rescue(self, msg: Incoming, result: CrisisResult) -> None:
+        """The crisis reply went out but storing failed: keep trying to file the urgent ticket
+        and alert staff, with growing pauses (safety.md §3)."""
+        delay = self._rescue_delay
+        for attempt in range(1, RESCUE_ATTEMPTS + 1):
+            await asyncio.sleep(delay)
+            try:
+                async with self._sessions.begin() as session:
+                    if not await updates.claim_update(
+                        session, channel=msg.channel, update_id=msg.update_id
+                    ):
+                        return  # a redelivery of the update was handled meanwhile
+                    turn = await self._turn(session, msg, pick_locale(msg.locale))
+                    await crisis.record(turn, result)
+                    residents.set_flow(
+                        turn.conversation,
+                        flow=crisis.CRISIS,
+                        step=crisis.HOLD,
+                        data={},
+                        now=turn.now,
+                    )
+            except Exception:
+                log.exception(
+                    "crisis alert for %s/%s: attempt %d failed", msg.channel, msg.update_id, attempt
+                )
+                delay = min(delay * 2, RESCUE_MAX_DELAY)
+            else:
+                log.warning(
+                    "crisis alert for %s/%s stored on attempt %d",
+                    msg.channel,
+                    msg.update_id,
+                    attempt,
+                )
+                return
+        log.critical("crisis alert for %s/%s could not be stored", msg.channel, msg.update_id)
+
+    async def drain(self) -> None:
+        """Wait for crisis alerts still being retried (shutdown, tests)."""
+        if self._rescues:
+            await asyncio.wait(set(self._rescues))
+
+    @property
+    def rescues_pending(self) -> int:
+        """How many crisis alerts are still waiting for the database."""
+        return len(self._rescues)
 
     @staticmethod
     def _apply(turn: Turn, outcome: Outcome, before: str) -> None:

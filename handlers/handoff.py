@@ -30,11 +30,6 @@ async def start_deliberation(turn: Turn) -> Outcome:
     return _ask(turn, kind="consultation", prompt="handoff.ask_deliberation", topic="proposal")
 
 
-async def start_counseling(turn: Turn) -> Outcome:
-    """`Book the counselling room`: asks for a convenient time and anything to share."""
-    return _ask(turn, kind="counseling", prompt="handoff.ask_counseling", topic="counseling")
-
-
 async def offer_for_complaint(turn: Turn) -> Outcome:
     """A message describing a problem: offer to pass it to staff as it is."""
     return _offer(turn, intro="handoff.offer_complaint", topic="complaint")

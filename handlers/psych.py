@@ -1,156 +1,244 @@
-"""Psychological help: a warm referral for distress, and the fixed crisis response.
+"""Psychological help: a warm reply, hotlines, "just talk", and booking the counselling room.
 
-The crisis reply is reviewed template text (safety.md §3): sent alone, never generated,
-never echoing a method, in the resident's language."""
+Nothing about a resident's emotional state is stored without their separate consent
+(safety.md §4.2): the booking keeps a time and a way to reach them, and a note for the
+counsellor only when they agree."""
 
 from __future__ import annotations
 
-from handlers.context import Flow, Outcome, Services, Turn
-from handlers.types import Reply
-from knowledge.crisis import CrisisResult
-from knowledge.hotlines import Hotline
-from storage import outbox, tickets
-from storage.models import Ticket
+from handlers.context import Flow, Outcome, Turn
+from handlers.crisis import hotline_lines
+from handlers.phone import mask_phone, parse_phone
+from handlers.types import Button, Reply
+from storage import tickets
 
-CRISIS = "crisis"
-HOLD = "hold"
-STAFF_ALERTS = ("staff", "alerts")  # (channel, recipient) of the staff alert queue
-URGENT = 2  # ticket priority
-EMERGENCY = "emergency"  # the 110/120/119 entry of hotlines.yaml
-
-
-def crisis_reply(
-    services: Services, locale: str, result: CrisisResult, *, staff_alerted: bool
-) -> Reply:
-    """The fixed crisis template for the kind of signal; 110/120 first when imminent."""
-    texts = services.texts
-    kind = result.kind or "self"
-    parts = []
-    if result.severity == "imminent":
-        parts.append(texts.get(locale, "crisis.imminent"))
-    lines = _hotline_lines(services, locale, kind, limit=2)
-    parts.append(texts.get(locale, f"crisis.{kind}", hotlines=lines))
-    parts.append(texts.get(locale, "crisis.staff_told" if staff_alerted else "crisis.automated"))
-    return Reply("\n\n".join(parts))
+NAME = "counseling"
+SLOT, CONTACT, PHONE, CONSENT, NOTE, CONFIRM = (
+    "slot",
+    "contact",
+    "phone",
+    "consent",
+    "note",
+    "confirm",
+)
+MAX_NOTE_CHARS = 1000
+SKIP_WORDS = {"跳过", "skip", "不用了", "没有", "no"}
 
 
-def _hotline_lines(services: Services, locale: str, kind: str, *, limit: int) -> str:
-    """The first lines offered for `kind` (or, if none, for every crisis); 110/120 are
-    already in every template, so the emergency entry is not repeated."""
-    lines = [h for h in services.hotlines if h.id != EMERGENCY]
-    chosen = [h for h in lines if h.serves(kind)] or [h for h in lines if h.serves("crisis")]
-    return "\n".join(_describe(h, locale) for h in chosen[:limit])
-
-
-def _describe(hotline: Hotline, locale: str) -> str:
-    name = hotline.name_en if locale == "en" else hotline.name_zh
-    hours = hotline.hours_en if locale == "en" else hotline.hours_zh
-    return f"· {name} {hotline.number}" + (f" ({hours})" if hours else "")
-
-
-async def crisis(turn: Turn, result: CrisisResult) -> Outcome:
-    """Answers a crisis at once, files or extends the urgent ticket and alerts staff."""
-    ticket = await tickets.open_ticket_of_kind(
-        turn.session, resident_id=turn.resident.id, kind=CRISIS
-    )
-    details = {"severity": result.severity, "signal": result.kind, "signals": list(result.signals)}
-    if ticket is None:
-        ticket = await tickets.create_ticket(
-            turn.session,
-            kind=CRISIS,
-            resident_id=turn.resident.id,
-            summary=turn.text,
-            now=turn.now,
-            year=turn.now.astimezone(turn.services.timezone).year,
-            priority=URGENT,
-            grid=turn.resident.grid,
-            details=details,
-        )
-    else:
-        await tickets.add_event(
-            turn.session,
-            ticket=ticket,
-            kind="resident_message",
-            actor_type="resident",
-            actor_id=turn.resident.id,
-            now=turn.now,
-            body=turn.text,
-            data=details,
-        )
-    await _alert_staff(turn, ticket, result)
-    reply = crisis_reply(turn.services, turn.locale, result, staff_alerted=True)
-    return Outcome((reply,), CRISIS, HOLD)
-
-
-async def _alert_staff(turn: Turn, ticket: Ticket, result: CrisisResult) -> None:
-    texts = turn.services.texts
-    severity = result.severity or "high"
-    text = texts.get(
-        "zh",
-        "staff.crisis_alert",
-        number=ticket.number,
-        severity=texts.get("zh", f"staff.severity.{severity}"),
-        kind=texts.get("zh", f"staff.crisis_kind.{result.kind or 'self'}"),
-    )
-    channel, recipient = STAFF_ALERTS
-    # One alert per ticket and severity: a resident writing on gets no alert storm,
-    # but a turn from "high" to "imminent" alerts again.
-    await outbox.enqueue(
-        turn.session,
-        channel=channel,
-        recipient=recipient,
-        payload={"text": text, "buttons": [], "ticket": ticket.number},
-        dedupe_key=f"crisis-alert:{ticket.number}:{severity}",
-        priority=outbox.PRIORITY_URGENT,
-        now=turn.now,
-    )
-
-
-async def still_in_crisis(turn: Turn) -> bool:
-    """True while the resident's crisis ticket is open (staff have not closed it)."""
-    ticket = await tickets.open_ticket_of_kind(
-        turn.session, resident_id=turn.resident.id, kind=CRISIS
-    )
-    return ticket is not None
-
-
-async def hold(turn: Turn) -> Outcome:
-    """While in crisis, every message joins the urgent ticket and gets a calm, short answer."""
-    safe = turn.msg.action == "crisis:safe" or turn.typed("crisis.safe_button")
-    ticket = await tickets.open_ticket_of_kind(
-        turn.session, resident_id=turn.resident.id, kind=CRISIS
-    )
-    if ticket is not None and (turn.text or safe):
-        await tickets.add_event(
-            turn.session,
-            ticket=ticket,
-            kind="resident_safe" if safe else "resident_message",
-            actor_type="resident",
-            actor_id=turn.resident.id,
-            now=turn.now,
-            body="" if safe else turn.text,
-        )
-    if safe:
-        return Outcome.end(turn.reply("crisis.safe_ack", turn.button("menu.back", "menu:open")))
-    hotlines = _hotline_lines(turn.services, turn.locale, "crisis", limit=1)
-    return Outcome.stay(
-        turn.reply(
-            "crisis.hold", turn.button("crisis.safe_button", "crisis:safe"), hotlines=hotlines
-        )
+def _options(turn: Turn) -> tuple[Button, ...]:
+    return (
+        turn.button("psych.book_button", "psych:book"),
+        turn.button("psych.hotlines_button", "psych:hotlines"),
+        turn.button("psych.talk_button", "psych:talk"),
     )
 
 
 async def support(turn: Turn) -> Outcome:
-    """Distress without risk markers: a warm reply, the counselling room and a hotline."""
-    hotline = _hotline_lines(turn.services, turn.locale, "psych", limit=1)
-    return Outcome.stay(
+    """Distress without risk markers: a warm reply and three ways forward."""
+    return Outcome.stay(Reply(turn.t("psych.support"), _options(turn)))
+
+
+async def show_hotlines(turn: Turn) -> Outcome:
+    """The psychological assistance hotlines, with their hours."""
+    lines = hotline_lines(turn.services, turn.locale, "psych", limit=2)
+    book = turn.button("psych.book_button", "psych:book")
+    return Outcome.stay(turn.reply("psych.hotlines", book, hotlines=lines))
+
+
+async def just_talk(turn: Turn) -> Outcome:
+    """Supportive words and self-care ideas, with booking left open for later."""
+    book = turn.button("psych.book_button", "psych:book")
+    return Outcome.stay(turn.reply("psych.talk", book, turn.button("menu.back", "menu:open")))
+
+
+async def start_booking(turn: Turn) -> Outcome:
+    """Introduces the counselling room and asks for a convenient time window."""
+    room = turn.services.places.counseling
+    intro = turn.t(
+        "counseling.intro",
+        name=room.text("name", turn.locale),
+        address=room.text("address", turn.locale),
+        hours=room.text("hours", turn.locale),
+        cost=room.text("cost", turn.locale),
+    )
+    return Outcome.start(NAME, SLOT, Reply(intro, _slot_buttons(turn)))
+
+
+def _slot_buttons(turn: Turn) -> tuple[Button, ...]:
+    room = turn.services.places.counseling
+    slots = tuple(Button(s.label(turn.locale), f"counseling:slot:{s.id}") for s in room.slots)
+    return (*slots, turn.button("common.cancel", "counseling:cancel"))
+
+
+async def choose_slot(turn: Turn) -> Outcome:
+    """Takes a time window (a button, or a time typed in the resident's own words)."""
+    if (cancelled := _cancelled(turn)) is not None:
+        return cancelled
+    choice = _choice(turn, "slot")
+    room = turn.services.places.counseling
+    if choice is not None and room.slot(choice) is not None:
+        turn.draft["slot"] = choice
+    elif turn.msg.action is None and len(turn.text) >= 2:
+        turn.draft["slot_text"] = turn.text[:100]
+    else:
+        return FLOW.goto(SLOT, Reply(turn.t("counseling.ask_slot"), _slot_buttons(turn)))
+    return FLOW.goto(CONTACT, _contact_question(turn))
+
+
+def _contact_question(turn: Turn) -> Reply:
+    return turn.reply(
+        "counseling.ask_contact",
+        turn.button("counseling.contact_chat", "counseling:contact:chat"),
+        turn.button("counseling.contact_phone", "counseling:contact:phone"),
+        turn.button("common.cancel", "counseling:cancel"),
+    )
+
+
+async def choose_contact(turn: Turn) -> Outcome:
+    """Here in the chat, or by phone (a number typed straight away also counts)."""
+    if (cancelled := _cancelled(turn)) is not None:
+        return cancelled
+    choice = _choice(turn, "contact")
+    if choice == "chat" or turn.typed("counseling.contact_chat"):
+        turn.draft["contact"] = "chat"
+        return FLOW.goto(CONSENT, _consent_question(turn))
+    if choice == "phone" or turn.typed("counseling.contact_phone"):
+        return FLOW.goto(PHONE, _with_cancel(turn, "counseling.ask_phone"))
+    if turn.text and parse_phone(turn.text):
+        return await give_phone(turn)
+    return FLOW.goto(CONTACT, _contact_question(turn))
+
+
+async def give_phone(turn: Turn) -> Outcome:
+    """Validates the phone number; it is only ever shown masked."""
+    if (cancelled := _cancelled(turn)) is not None:
+        return cancelled
+    phone = parse_phone(turn.text) if turn.text else None
+    if phone is None:
+        return FLOW.goto(PHONE, _with_cancel(turn, "counseling.bad_phone"))
+    turn.draft["contact"] = "phone"
+    turn.draft["phone"] = phone
+    return FLOW.goto(CONSENT, _consent_question(turn))
+
+
+def _consent_question(turn: Turn) -> Reply:
+    return turn.reply(
+        "counseling.ask_consent",
+        turn.button("counseling.consent_yes", "counseling:consent:yes"),
+        turn.button("counseling.consent_no", "counseling:consent:no"),
+        turn.button("common.cancel", "counseling:cancel"),
+    )
+
+
+async def decide_consent(turn: Turn) -> Outcome:
+    """The separate consent for sensitive information: with it, a note for the counsellor."""
+    if (cancelled := _cancelled(turn)) is not None:
+        return cancelled
+    choice = _choice(turn, "consent")
+    if choice == "yes" or turn.typed("counseling.consent_yes") or turn.text in ("同意", "yes"):
+        consents = dict(turn.resident.consents or {})
+        consents["sensitive"] = {"at": turn.now.isoformat(), "purpose": NAME}
+        turn.resident.consents = consents
+        turn.draft["consent"] = True
+        return FLOW.goto(NOTE, _with_cancel(turn, "counseling.ask_note"))
+    if choice == "no" or turn.typed("counseling.consent_no") or turn.text in ("不同意", "no"):
+        turn.draft["consent"] = False
+        return FLOW.goto(CONFIRM, _summary(turn))
+    return FLOW.goto(CONSENT, _consent_question(turn))
+
+
+async def write_note(turn: Turn) -> Outcome:
+    """What the resident would like the counsellor to know (or 跳过)."""
+    if (cancelled := _cancelled(turn)) is not None:
+        return cancelled
+    if not turn.text:
+        return FLOW.goto(NOTE, _with_cancel(turn, "counseling.ask_note"))
+    if turn.text.lower() not in SKIP_WORDS:
+        turn.draft["note"] = turn.text[:MAX_NOTE_CHARS]
+    return FLOW.goto(CONFIRM, _summary(turn))
+
+
+def _summary(turn: Turn) -> Reply:
+    draft = turn.draft
+    room = turn.services.places.counseling
+    slot = room.slot(draft.get("slot", ""))
+    when = slot.label(turn.locale) if slot else draft.get("slot_text", "")
+    if draft.get("contact") == "phone":
+        contact = turn.t("counseling.by_phone", phone=mask_phone(draft["phone"]))
+    else:
+        contact = turn.t("counseling.by_chat")
+    note = turn.t("counseling.note_given" if draft.get("note") else "counseling.note_none")
+    return turn.reply(
+        "counseling.summary",
+        turn.button("counseling.confirm_button", "counseling:confirm"),
+        turn.button("common.cancel", "counseling:cancel"),
+        when=when,
+        contact=contact,
+        note=note,
+    )
+
+
+async def confirm(turn: Turn) -> Outcome:
+    """Files the booking as a `counseling` ticket that only counsellors can read."""
+    if (cancelled := _cancelled(turn)) is not None:
+        return cancelled
+    if turn.msg.action != "counseling:confirm" and not turn.typed("counseling.confirm_button"):
+        return FLOW.goto(CONFIRM, _summary(turn))
+    draft = turn.draft
+    ticket = await tickets.create_ticket(
+        turn.session,
+        kind=NAME,
+        resident_id=turn.resident.id,
+        summary=str(draft.get("note", "")) if draft.get("consent") else "",
+        now=turn.now,
+        year=turn.now.astimezone(turn.services.timezone).year,
+        grid=turn.resident.grid,
+        details={
+            "channel": turn.msg.channel,
+            "slot": draft.get("slot"),
+            "slot_text": draft.get("slot_text"),
+            "contact": draft.get("contact"),
+            "consent": bool(draft.get("consent")),
+        },
+    )
+    ticket.contact_phone = draft.get("phone")
+    room = turn.services.places.counseling
+    return Outcome.end(
         turn.reply(
-            "psych.support",
-            turn.button("psych.book_button", "psych:book"),
+            "counseling.done",
             turn.button("menu.back", "menu:open"),
-            hotline=hotline,
+            number=ticket.number,
+            days=room.reply_days,
+            address=room.text("address", turn.locale),
+            phone=room.phone,
         )
     )
 
 
-CRISIS_FLOW = Flow(CRISIS, {HOLD: hold})
+def _choice(turn: Turn, field: str) -> str | None:
+    prefix = f"{NAME}:{field}:"
+    action = turn.msg.action or ""
+    return action.removeprefix(prefix) if action.startswith(prefix) else None
+
+
+def _cancelled(turn: Turn) -> Outcome | None:
+    if turn.msg.action == "counseling:cancel":
+        return Outcome.end(turn.reply("cancel.done", turn.button("menu.back", "menu:open")))
+    return None
+
+
+def _with_cancel(turn: Turn, key: str) -> Reply:
+    return turn.reply(key, turn.button("common.cancel", "counseling:cancel"))
+
+
+FLOW = Flow(
+    NAME,
+    {
+        SLOT: choose_slot,
+        CONTACT: choose_contact,
+        PHONE: give_phone,
+        CONSENT: decide_consent,
+        NOTE: write_note,
+        CONFIRM: confirm,
+    },
+)

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from handlers import commands, handoff, psych, status
+from handlers import commands, crisis, forget, handoff, psych, status
 from handlers.context import Flow, Outcome, Step, Turn
 
 MAX_TEXT_CHARS = 2000
@@ -26,6 +26,7 @@ COMMANDS: dict[str, Step] = {
     "cancel": commands.cancel,
     "lang": commands.choose_language,
     "status": status.show,
+    "forget": forget.ask,
 }
 
 # Plain words residents type instead of commands (compared after trimming, lower-case).
@@ -42,6 +43,9 @@ COMMAND_WORDS: dict[str, str] = {
     "language": "lang",
     "我的事项": "status",
     "my requests": "status",
+    "删除我的数据": "forget",
+    "forget me": "forget",
+    "delete my data": "forget",
 }
 
 # Buttons that work from any message, looked up by exact action first, then by prefix.
@@ -51,10 +55,14 @@ ACTIONS: dict[str, Step] = {
     "lang": commands.set_language,
     "status": status.show,
     "handoff:start": handoff.start,
-    "psych:book": handoff.start_counseling,
+    "psych:book": psych.start_booking,
+    "psych:hotlines": psych.show_hotlines,
+    "psych:talk": psych.just_talk,
 }
 
-FLOWS: dict[str, Flow] = {flow.name: flow for flow in (handoff.FLOW, psych.CRISIS_FLOW)}
+FLOWS: dict[str, Flow] = {
+    flow.name: flow for flow in (handoff.FLOW, psych.FLOW, forget.FLOW, crisis.FLOW)
+}
 
 # Router intents → features. `crisis` never reaches here: the engine screens first.
 INTENTS: dict[str, Step] = {
@@ -72,9 +80,9 @@ async def dispatch(turn: Turn) -> Outcome:
     """Find and run the code that answers this update."""
     msg, conversation = turn.msg, turn.conversation
     active = FLOWS.get(conversation.flow or "")
-    if active is psych.CRISIS_FLOW:
-        if await psych.still_in_crisis(turn):
-            return await psych.hold(turn)
+    if active is crisis.FLOW:
+        if await crisis.still_in_crisis(turn):
+            return await crisis.hold(turn)
         conversation.flow = conversation.step = None  # staff closed the crisis ticket
         active = None
     if msg.unsupported:

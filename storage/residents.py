@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from storage.db import insert_ignoring_conflicts
-from storage.models import Conversation, Resident
+from storage.models import Conversation, Outbox, Resident, Ticket, TicketEvent
 
 # Built once: it runs for every update, and building a statement costs more than running it.
 _SELECT_LOCKED = (
@@ -118,3 +118,45 @@ async def mark_unreachable(session: AsyncSession, *, resident_id: int) -> None:
 async def get_resident(session: AsyncSession, resident_id: int) -> Resident | None:
     """A resident by id."""
     return await session.get(Resident, resident_id)
+
+
+ANONYMISED = "[已按居民要求删除 · deleted at the resident's request]"
+
+
+async def forget_resident(session: AsyncSession, *, resident_id: int) -> int:
+    """Delete a resident and everything that identifies them (`/forget`).
+
+    Tickets stay for the community's statistics but lose the resident link, their words,
+    phone, location and photos; queued messages to them are dropped. Returns how many
+    tickets were anonymised."""
+    own = select(Ticket.id).where(Ticket.resident_id == resident_id).scalar_subquery()
+    await session.execute(
+        update(TicketEvent)
+        .where(TicketEvent.ticket_id.in_(own), TicketEvent.actor_type == "resident")
+        .values(body=ANONYMISED, data={})
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(
+        update(Ticket)
+        .where(Ticket.resident_id == resident_id)
+        .values(
+            resident_id=None,
+            summary=ANONYMISED,
+            contact_phone=None,
+            location=None,
+            photos=[],
+            anonymous=True,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(Outbox)
+        .where(Outbox.resident_id == resident_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(Resident)
+        .where(Resident.id == resident_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

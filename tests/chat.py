@@ -95,3 +95,15 @@ async def queue_staff_reply(sessions: Any, resident: Resident, text: str, *, key
             priority=outbox.PRIORITY_HIGH,
             now=utcnow(),
         )
+
+
+async def fetch_one(sessions: Any, statement: Any) -> Any:
+    """The single value or row a query returns, read in a session of its own."""
+    async with sessions() as session:
+        return (await session.execute(statement)).scalar_one()
+
+
+async def fetch_all(sessions: Any, statement: Any) -> list[Any]:
+    """Every value or row a query returns, read in a session of its own."""
+    async with sessions() as session:
+        return list((await session.execute(statement)).scalars().all())

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 
 from bot.app import Runtime
-from storage.models import Conversation, Outbox, Resident, Ticket, TicketEvent
-from tests.chat import ResidentChat, texts
+from storage.models import Conversation, Resident, Ticket
+from tests.chat import ResidentChat, fetch_one, texts
 
 
-async def _one(runtime: Runtime, statement):  # type: ignore[no-untyped-def]
-    async with runtime.sessions() as session:
-        return (await session.execute(statement)).scalar_one()
+async def _one(runtime: Runtime, statement: Any) -> Any:
+    return await fetch_one(runtime.sessions, statement)
 
 
 async def test_start_welcomes_with_privacy_notice_and_menu(
@@ -153,67 +154,6 @@ async def test_a_flow_resumes_after_the_engine_is_rebuilt(runtime: Runtime, sett
         await restarted.close()
 
 
-async def test_crisis_gets_the_safe_reply_alone_a_ticket_and_a_staff_alert(
-    alice: ResidentChat, runtime: Runtime
-) -> None:
-    replies = await alice.say("我真的不想活了")
-    assert len(replies) == 1 and replies[0].buttons == ()
-    reply = replies[0].text
-    assert "110" in reply and "12356" in reply and "工作人员" in reply
-    ticket = await _one(runtime, select(Ticket))
-    assert ticket.kind == "crisis" and ticket.priority == 2
-    alert = await _one(runtime, select(Outbox))
-    assert alert.channel == "staff" and alert.priority == 100
-    assert ticket.number in alert.payload["text"]
-    assert "不想活" not in alert.payload["text"]  # content stays in the ticket
-
-
-async def test_crisis_interrupts_a_flow_and_holds_the_resident_until_safe(
-    alice: ResidentChat, runtime: Runtime
-) -> None:
-    await alice.press("menu:complaint")
-    crisis = await alice.say("算了，我想自杀")
-    assert "12356" in texts(crisis)
-    held = await alice.say("/menu")
-    assert "你现在安全吗" in texts(held) and alice.labels() == ["我现在安全"]
-    await alice.say("还是很难受")
-    events = await _one(
-        runtime,
-        select(func.count()).select_from(TicketEvent).where(TicketEvent.kind == "resident_message"),
-    )
-    assert events == 2  # the /menu line and the follow-up joined the urgent ticket
-    safe = await alice.tap("我现在安全")
-    assert "安全" in texts(safe)
-    menu = await alice.say("菜单")
-    assert "反映问题" in [b.label for r in menu for b in r.buttons]
-    assert await _one(runtime, select(func.count()).select_from(Ticket)) == 1
-
-
-async def test_imminent_danger_leads_with_emergency_numbers(alice: ResidentChat) -> None:
-    replies = await alice.say("我已经吃了一整瓶安眠药")
-    assert replies[0].text.startswith("请现在就拨打 110 或 120")
-    assert "安眠药" not in replies[0].text  # never echo the method
-
-
-async def test_english_crisis_reply(runtime: Runtime) -> None:
-    dana = ResidentChat(runtime.engine, user="dana", locale="en")
-    replies = await dana.say("I want to kill myself")
-    assert "110" in replies[0].text and "12356" in replies[0].text
-    assert "not alone" in replies[0].text
-
-
-async def test_distress_gets_warm_support_and_a_counselling_booking(
-    alice: ResidentChat, runtime: Runtime
-) -> None:
-    replies = await alice.say("最近老是失眠，感觉好孤独")
-    assert "12356" in texts(replies) and "预约心理咨询室" in alice.labels()
-    await alice.tap("预约心理咨询室")
-    await alice.say("周六上午有空")
-    await alice.tap("确认转给工作人员")
-    ticket = await _one(runtime, select(Ticket))
-    assert ticket.kind == "counseling"
-
-
 async def test_bad_input_gets_clear_answers(alice: ResidentChat) -> None:
     assert "没有收到文字" in texts(await alice.say("   "))
     too_long = await alice.say("楼" * 20_000)
@@ -237,22 +177,3 @@ async def test_greeting_question_and_proposal_each_get_their_answer(alice: Resid
 
 async def test_status_without_tickets(alice: ResidentChat) -> None:
     assert "还没有提交过" in texts(await alice.press("status"))
-
-
-async def test_a_database_outage_gets_a_try_again_and_a_crisis_still_gets_help(
-    runtime: Runtime, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
-    from handlers.engine import Engine
-    from storage import db
-
-    missing = db.create_engine(f"sqlite+aiosqlite:///{tmp_path}/no/such/dir/linli.db")
-    engine = Engine(db.session_factory(missing), runtime.services)
-    try:
-        erin = ResidentChat(engine, user="erin")
-        plain = await erin.say("路灯坏了")
-        assert "请稍等片刻再发一次" in texts(plain)
-        crisis = await erin.say("我不想活了")
-        assert "12356" in texts(crisis)
-        assert "已经转给社区工作人员" not in texts(crisis)  # no alert could be queued
-    finally:
-        await missing.dispose()

@@ -1,0 +1,83 @@
+"""Where the community's services are: loaded from places.yaml (a deployment's own first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FILENAME = "places.yaml"
+PACKAGED = Path(__file__).with_name(FILENAME)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A time window a resident can pick for an appointment."""
+
+    id: str
+    zh: str
+    en: str
+
+    def label(self, locale: str) -> str:
+        """The window in the resident's language."""
+        return self.en if locale == "en" else self.zh
+
+
+@dataclass(frozen=True, slots=True)
+class CounselingRoom:
+    """The community counselling room: where it is, when it opens, how bookings work."""
+
+    name_zh: str
+    name_en: str
+    address_zh: str
+    address_en: str
+    phone: str
+    hours_zh: str
+    hours_en: str
+    cost_zh: str
+    cost_en: str
+    reply_days: int
+    slots: tuple[Slot, ...]
+
+    def text(self, field: str, locale: str) -> str:
+        """A bilingual field (`name`, `address`, `hours`, `cost`) in the resident's language."""
+        return str(getattr(self, f"{field}_{'en' if locale == 'en' else 'zh'}"))
+
+    def slot(self, slot_id: str) -> Slot | None:
+        """A time window by id."""
+        return next((s for s in self.slots if s.id == slot_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Places:
+    """Everything places.yaml describes."""
+
+    community_zh: str
+    community_en: str
+    counseling: CounselingRoom
+
+
+def load_places(knowledge_dir: Path | None = None) -> Places:
+    """Read the deployment's places.yaml if it has one, else the packaged demo file."""
+    override = knowledge_dir / FILENAME if knowledge_dir else None
+    source = override if override and override.is_file() else PACKAGED
+    data: Any = yaml.safe_load(source.read_text("utf-8"))
+    try:
+        room = dict(data["counseling_room"])
+        slots = tuple(Slot(str(s["id"]), str(s["zh"]), str(s["en"])) for s in room.pop("slots"))
+        if not slots:
+            raise ValueError("counseling_room.slots is empty")
+        counseling = CounselingRoom(
+            **{k: str(v) for k, v in room.items() if k != "reply_days"},
+            reply_days=int(room.get("reply_days", 2)),
+            slots=slots,
+        )
+        return Places(
+            community_zh=str(data["community"]["name_zh"]),
+            community_en=str(data["community"]["name_en"]),
+            counseling=counseling,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{source}: {exc!r}") from exc
