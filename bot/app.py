@@ -20,9 +20,13 @@ from bot.outbox import ChannelSender, Sender
 from handlers.context import Services
 from handlers.engine import Engine
 from handlers.i18n import Texts
+from knowledge.classifier import INTENT_EXAMPLES, IntentModel
 from knowledge.crisis import CrisisScreen
+from knowledge.data import load_yaml
+from knowledge.faq import KnowledgeError, load_entries
 from knowledge.hotlines import load_hotlines
 from knowledge.places import load_places
+from knowledge.retrieval import Analyzer, FaqIndex
 from knowledge.router import Router
 from storage import db, migrate, staff, state
 from storage.models import utcnow
@@ -31,14 +35,21 @@ log = logging.getLogger(__name__)
 
 
 def build_services(settings: Settings) -> Services:
-    """Load the text catalogue and the knowledge files once."""
+    """Load the text catalogue and the knowledge files once (raises KnowledgeError, naming
+    the file, entry and reason, when one is bad)."""
     crisis = CrisisScreen.load()
+    places = load_places(settings.knowledge_dir)
+    entries = load_entries(settings.knowledge_dir, offices=places.offices)
+    analyzer = Analyzer.load(settings.knowledge_dir)
+    examples = load_yaml(INTENT_EXAMPLES.read_text("utf-8"))
     return Services(
         texts=Texts.load(),
         router=Router.load(crisis=crisis),
         crisis=crisis,
         hotlines=tuple(load_hotlines()),
-        places=load_places(settings.knowledge_dir),
+        places=places,
+        faq=FaqIndex(entries, analyzer),
+        intents=IntentModel.train(examples, tokenize=analyzer.words),
         timezone=settings.tz,
     )
 
@@ -108,6 +119,19 @@ async def ensure_first_admin(runtime: Runtime, announce: Callable[[str], None]) 
     )
 
 
+async def reload_knowledge(runtime: Runtime) -> bool:
+    """Re-read the knowledge files (SIGHUP); a bad file is reported (file, entry, reason) and
+    the service keeps answering from the last good knowledge."""
+    try:
+        services = await asyncio.to_thread(build_services, runtime.settings)
+    except (KnowledgeError, ValueError, OSError) as exc:
+        log.error("knowledge not reloaded, still serving the previous version: %s", exc)
+        return False
+    runtime.engine.services = services
+    log.info("knowledge reloaded: %d FAQ entries", len(services.faq.entries))
+    return True
+
+
 async def _drain_rescues(runtime: Runtime, seconds: float = 10.0) -> None:
     """Give crisis alerts still waiting for the database a last chance before exiting."""
     if not runtime.engine.rescues_pending:
@@ -139,6 +163,14 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[bool]] = set()
+
+    def reload() -> None:
+        task = asyncio.create_task(reload_knowledge(runtime))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
     runner: web.AppRunner | None = None
     workers: list[asyncio.Task[None]] = []
     try:

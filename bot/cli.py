@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from bot.config import Settings
 
@@ -28,6 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     route.add_argument("text", nargs="?", help="the message; without it, one per stdin line")
     route.add_argument("--json", action="store_true")
 
+    ask = commands.add_parser("ask", help="search the FAQ knowledge base")
+    ask.add_argument("text", nargs="?", help="the question; without it, one per stdin line")
+    ask.add_argument("--json", action="store_true")
+    ask.add_argument("-k", type=int, default=3, help="how many entries (default 3)")
+
     database = commands.add_parser("db", help="database administration")
     db_commands = database.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
@@ -46,7 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Alembic announces each of its plugins at INFO; keep start-up output readable.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
     if args.command == "route":
-        return _route(args.text, as_json=args.json)
+        return _route(settings, args.text, as_json=args.json)
+    if args.command == "ask":
+        return _ask(settings, args.text, as_json=args.json, k=args.k)
     try:
         asyncio.run(_async_main(args, settings))
     except KeyboardInterrupt:
@@ -91,18 +98,53 @@ async def _chat(settings: Settings, *, user: str, locale: str | None, json_mode:
         await runtime.close()
 
 
-def _route(text: str | None, *, as_json: bool) -> int:
-    from knowledge.crisis import CrisisScreen
-    from knowledge.router import Router
+def _lines(text: str | None) -> Iterable[str]:
+    return [text] if text is not None else (line.rstrip("\n") for line in sys.stdin)
 
-    router = Router.load(crisis=CrisisScreen.load())
-    lines = [text] if text is not None else (line.rstrip("\n") for line in sys.stdin)
-    for line in lines:
-        decision = router.route(line)
+
+def _route(settings: Settings, text: str | None, *, as_json: bool) -> int:
+    from bot.app import build_services
+    from handlers.router import understand
+
+    services = build_services(settings)
+    for line in _lines(text):
+        decision = understand(services, line)
         if as_json:
             print(json.dumps(decision.as_dict(), ensure_ascii=False), flush=True)
         else:
             fields = decision.as_dict()
             shown = " ".join(f"{k}={v}" for k, v in fields.items() if k != "text" and v is not None)
             print(f"{line}\t{shown}", flush=True)
+    return 0
+
+
+def _ask(settings: Settings, text: str | None, *, as_json: bool, k: int) -> int:
+    from bot.app import build_services
+    from handlers.faq import ANSWER_CONFIDENCE
+
+    services = build_services(settings)
+    for line in _lines(text):
+        matches = services.faq.search(line, k=k)
+        if as_json:
+            found = [
+                {
+                    "faq_id": m.entry.id,
+                    "question": m.entry.question.zh,
+                    "score": m.score,
+                    "confidence": m.confidence,
+                    "answered": m.confidence >= ANSWER_CONFIDENCE,
+                }
+                for m in matches
+            ]
+            print(json.dumps({"text": line, "matches": found}, ensure_ascii=False), flush=True)
+            continue
+        print(line)
+        if not matches:
+            print("  (no entry)")
+        for m in matches:
+            mark = "✓" if m.confidence >= ANSWER_CONFIDENCE else " "
+            print(
+                f"  {mark} {m.entry.id:<20} confidence={m.confidence:.2f} score={m.score:.2f}"
+                f"  {m.entry.question.zh}"
+            )
     return 0

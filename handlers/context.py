@@ -14,9 +14,11 @@ from handlers.types import Button, Incoming, Reply
 from storage.models import Conversation, Resident
 
 if TYPE_CHECKING:
+    from knowledge.classifier import IntentModel
     from knowledge.crisis import CrisisScreen
     from knowledge.hotlines import Hotline
     from knowledge.places import Places
+    from knowledge.retrieval import FaqIndex
     from knowledge.router import RouteDecision, Router
 
 
@@ -29,6 +31,8 @@ class Services:
     crisis: CrisisScreen
     hotlines: tuple[Hotline, ...]
     places: Places
+    faq: FaqIndex
+    intents: IntentModel
     timezone: ZoneInfo
 
 
@@ -43,6 +47,7 @@ class Turn:
     services: Services
     now: datetime
     route: RouteDecision | None = None
+    replayed_text: str | None = None  # an earlier message being handled now (clarify flow)
 
     @property
     def locale(self) -> str:
@@ -52,6 +57,8 @@ class Turn:
     @property
     def text(self) -> str:
         """The message text, trimmed ("" for buttons, photos and locations)."""
+        if self.replayed_text is not None:
+            return self.replayed_text
         return (self.msg.text or "").strip()
 
     @property

@@ -35,9 +35,9 @@ async def offer_for_complaint(turn: Turn) -> Outcome:
     return _offer(turn, intro="handoff.offer_complaint", topic="complaint")
 
 
-async def offer_for_question(turn: Turn) -> Outcome:
-    """A service question the bot cannot answer yet: say so and offer a person."""
-    return _offer(turn, intro="handoff.offer_question", topic="question")
+def offer_for_unanswered(turn: Turn) -> Outcome:
+    """The knowledge base has no good answer: say so, offer to rephrase or ask a person."""
+    return _offer(turn, intro="faq.not_sure", topic="question")
 
 
 async def offer_for_deliberation(turn: Turn) -> Outcome:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from knowledge.data import load_yaml
 
 LOCALES = ("zh", "en")
 DEFAULT_LOCALE = "zh"
@@ -41,7 +41,7 @@ class Texts:
         catalogues: dict[str, dict[str, str]] = {}
         for locale in LOCALES:
             flat: dict[str, str] = {}
-            _flatten("", yaml.safe_load((directory / f"{locale}.yaml").read_text("utf-8")), flat)
+            _flatten("", load_yaml((directory / f"{locale}.yaml").read_text("utf-8")), flat)
             catalogues[locale] = flat
         missing = set(catalogues["zh"]) ^ set(catalogues["en"])
         if missing:

@@ -14,8 +14,9 @@
 
 from __future__ import annotations
 
-from handlers import commands, crisis, forget, handoff, psych, status
-from handlers.context import Flow, Outcome, Step, Turn
+from handlers import commands, crisis, faq, forget, handoff, psych, router, status
+from handlers.context import KEEP, Flow, Outcome, Step, Turn
+from knowledge.router import RouteDecision
 
 MAX_TEXT_CHARS = 2000
 
@@ -58,6 +59,7 @@ ACTIONS: dict[str, Step] = {
     "psych:book": psych.start_booking,
     "psych:hotlines": psych.show_hotlines,
     "psych:talk": psych.just_talk,
+    "faq": faq.press,
 }
 
 FLOWS: dict[str, Flow] = {
@@ -70,7 +72,7 @@ INTENTS: dict[str, Step] = {
     "status": status.show,
     "psych": psych.support,
     "complaint": handoff.offer_for_complaint,
-    "faq": handoff.offer_for_question,
+    "faq": faq.answer,
     "deliberation": handoff.offer_for_deliberation,
     "other": commands.fallback,
 }
@@ -104,8 +106,47 @@ async def dispatch(turn: Turn) -> Outcome:
     if not turn.text:
         return Outcome.stay(turn.reply("input.empty"))
 
-    turn.route = turn.services.router.classify(turn.text)
+    turn.route = router.classify(turn.services, turn.text)
+    if turn.route.alternative is not None:
+        return _ask_which(turn, turn.route)
     return await INTENTS.get(turn.route.intent, commands.fallback)(turn)
+
+
+# When two routes are about equally likely, the resident chooses instead of the bot guessing.
+CLARIFY, CHOOSE = "clarify", "choose"
+ROUTE_LABELS = {
+    "complaint": "menu.complaint",
+    "faq": "menu.faq",
+    "deliberation": "menu.deliberation",
+    "psych": "menu.psych",
+}
+
+
+def _ask_which(turn: Turn, route: RouteDecision) -> Outcome:
+    options = [route.intent, route.alternative]
+    buttons = [turn.button(ROUTE_LABELS[o], f"clarify:{o}") for o in options if o]
+    draft = {"text": turn.text, "options": options, "category": route.category}
+    return Outcome.start(CLARIFY, CHOOSE, turn.reply("clarify.ask", *buttons), draft=draft)
+
+
+async def _choose(turn: Turn) -> Outcome:
+    """The resident picked a route for their earlier message; a new message instead is
+    handled as new."""
+    draft = turn.draft
+    choice = (turn.msg.action or "").partition(":")[2]
+    if turn.msg.action is None:
+        turn.conversation.flow = turn.conversation.step = None
+        return await dispatch(turn)
+    if choice not in draft.get("options", ()):
+        return Outcome.stay(turn.reply("input.stale_button"))
+    turn.replayed_text = str(draft.get("text", ""))
+    category = draft.get("category") if choice == "complaint" else None
+    turn.route = RouteDecision(turn.replayed_text, choice, 1.0, category=category)  # type: ignore[arg-type]
+    outcome = await INTENTS[choice](turn)
+    return Outcome.end(*outcome.replies) if outcome.flow == KEEP else outcome
+
+
+FLOWS[CLARIFY] = Flow(CLARIFY, {CHOOSE: _choose})
 
 
 async def _press(turn: Turn, action: str, active: Flow | None) -> Outcome:

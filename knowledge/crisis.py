@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+import opencc
 
-from knowledge.normalize import TermMatcher, char_table, flatten, normalize
+from knowledge.data import load_yaml
+from knowledge.normalize import (
+    TermMatcher,
+    char_table,
+    flatten,
+    normalize,
+    pattern_script,
+    prefilter,
+)
 
 Severity = Literal["imminent", "high"]
 CrisisKind = Literal["self", "domestic_violence", "others", "third_party"]
 
+_CJK_CHAR = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 DEFAULT_LEXICON = Path(__file__).with_name("crisis_lexicon.yaml")
 
 # Groups whose weights decide whether a message is a crisis at all.
@@ -29,13 +38,20 @@ RISK_GROUPS = (
 )
 PLAN_GROUP = "plan"
 ACT_GROUP = "act"
-KNOWN_GROUPS = frozenset((*RISK_GROUPS, PLAN_GROUP, ACT_GROUP))
+# Someone else is the subject ("我妈说…", "my friend texted…"): changes the kind, never the verdict.
+REPORTED_GROUP = "reported"
+# Risk groups about the person's own life; a weak one of these plus a plan is a crisis.
+SELF_RISK_GROUPS = ("ideation", "passive", "self_harm")
+KNOWN_GROUPS = frozenset((*RISK_GROUPS, PLAN_GROUP, ACT_GROUP, REPORTED_GROUP))
 # Which kind wins when several fired: the reply variant for violence matters most.
 KIND_ORDER: tuple[tuple[str, CrisisKind], ...] = (
     ("domestic_violence", "domestic_violence"),
     ("others", "others"),
     ("third_party", "third_party"),
+    (REPORTED_GROUP, "third_party"),
 )
+# OpenCC configuration for traditional (incl. Taiwan/Hong Kong forms) → simplified.
+OPENCC_CONFIG = "t2s"
 WEIGHTS = {"terms": 1.0, "weak": 0.5}
 
 
@@ -71,6 +87,7 @@ class CrisisScreen:
 
     __slots__ = (
         "_chars",
+        "_convert",
         "_entries",
         "_exceptions",
         "_replacements",
@@ -87,15 +104,28 @@ class CrisisScreen:
         exceptions: list[str],
         signals: Mapping[str, Mapping[str, list[str]]],
         threshold: float = 1.0,
+        convert: Callable[[str], str] | None = None,
     ) -> None:
-        """Compile a lexicon given as plain Python data (see crisis_lexicon.yaml)."""
+        """Compile a lexicon given as plain Python data (see crisis_lexicon.yaml).
+
+        `convert` turns traditional into simplified characters; by default an OpenCC "t2s"
+        converter is built here, once per screen. `char_variants` only holds what OpenCC
+        leaves alone (Cantonese characters, a few variants).
+        """
+        self._convert = convert or opencc.OpenCC(OPENCC_CONFIG).convert
         self._chars = char_table(char_variants)
         # One pass over the text for all substitutions; the group name says which one matched.
         for pattern, _ in substitutions:
             _compile(pattern)
-        self._subs = _compile(
-            "|".join(f"(?P<s{i}>{pattern})" for i, (pattern, _) in enumerate(substitutions))
-            or "(?!x)x"
+        # Chinese-only substitutions are skipped for text without Chinese characters, and a
+        # lookahead on the characters the substitutions can start with makes the scan cheap.
+        groups: dict[bool, list[str]] = {True: [], False: []}
+        for i, (pattern, _) in enumerate(substitutions):
+            groups[pattern_script(pattern) == "cjk"].append(f"(?P<s{i}>{pattern})")
+        self._subs = tuple(
+            (cjk_only, _compile(prefilter(members) + "(?:" + "|".join(members) + ")"))
+            for cjk_only, members in groups.items()
+            if members
         )
         self._replacements = {f"s{i}": replace for i, (_, replace) in enumerate(substitutions)}
         self._exceptions = TermMatcher(exceptions)
@@ -119,7 +149,7 @@ class CrisisScreen:
         """Load the crisis lexicon (default: the packaged crisis_lexicon.yaml)."""
         source = path or DEFAULT_LEXICON
         with source.open(encoding="utf-8") as handle:
-            data: Any = yaml.safe_load(handle)
+            data: Any = load_yaml(handle)
         if not isinstance(data, dict):
             raise ValueError(f"{source}: expected a mapping at the top level")
         subs = [
@@ -139,8 +169,12 @@ class CrisisScreen:
 
     def prepare(self, text: str) -> str:
         """Normalise text the way the screen sees it (for staff debugging and tests)."""
-        prepared = normalize(text).translate(self._chars)
-        return self._subs.sub(self._replace, prepared)
+        prepared = normalize(text, self._convert).translate(self._chars)
+        has_cjk = not prepared.isascii() and _CJK_CHAR.search(prepared) is not None
+        for cjk_only, subs in self._subs:
+            if has_cjk or not cjk_only:
+                prepared = subs.sub(self._replace, prepared)
+        return prepared
 
     def _replace(self, match: re.Match[str]) -> str:
         """The replacement for whichever substitution matched."""
@@ -176,9 +210,12 @@ class CrisisScreen:
         """Turn group scores into severity, kind and the list of groups that fired."""
         act = scores.get(ACT_GROUP, 0.0) > 0.0
         risk = sum(scores.get(group, 0.0) for group in RISK_GROUPS)
-        if not act and risk < self._threshold:
-            return NOT_CRISIS
         plan = scores.get(PLAN_GROUP, 0.0) >= self._threshold
+        # A plan or means makes even a weak self-directed signal enough ("买了绳子，活够了").
+        self_risk = sum(scores.get(group, 0.0) for group in SELF_RISK_GROUPS)
+        planned = plan and self_risk >= self._threshold / 2
+        if not act and not planned and risk < self._threshold:
+            return NOT_CRISIS
         severity: Severity = "imminent" if act or plan else "high"
         kind: CrisisKind = "self"
         for group, candidate in KIND_ORDER:
@@ -186,7 +223,9 @@ class CrisisScreen:
                 kind = candidate
                 break
         fired = tuple(
-            group for group in (*RISK_GROUPS, PLAN_GROUP, ACT_GROUP) if scores.get(group, 0.0) > 0.0
+            group
+            for group in (*RISK_GROUPS, PLAN_GROUP, ACT_GROUP, REPORTED_GROUP)
+            if scores.get(group, 0.0) > 0.0
         )
         return CrisisResult(severity, kind, fired)
 

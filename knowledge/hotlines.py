@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from knowledge.data import load_yaml
 
 DEFAULT_HOTLINES = Path(__file__).with_name("hotlines.yaml")
 CRISIS_KINDS = frozenset({"self", "domestic_violence", "others", "third_party"})
@@ -35,7 +35,7 @@ def load_hotlines(path: Path | None = None) -> list[Hotline]:
     """Load hotlines in reply order (default: the packaged hotlines.yaml)."""
     source = path or DEFAULT_HOTLINES
     with source.open(encoding="utf-8") as handle:
-        data: Any = yaml.safe_load(handle)
+        data: Any = load_yaml(handle)
     rows = data.get("hotlines") if isinstance(data, dict) else None
     if not isinstance(rows, list) or not rows:
         raise ValueError(f"{source}: expected a non-empty 'hotlines' list")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from knowledge.data import load_yaml
 
 FILENAME = "places.yaml"
 PACKAGED = Path(__file__).with_name(FILENAME)
@@ -51,19 +51,38 @@ class CounselingRoom:
 
 
 @dataclass(frozen=True, slots=True)
+class Office:
+    """An office or place that handles a service."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    address_zh: str
+    address_en: str
+    phone: str
+    hours_zh: str
+    hours_en: str
+
+    def text(self, field: str, locale: str) -> str:
+        """A bilingual field (`name`, `address`, `hours`) in the resident's language."""
+        return str(getattr(self, f"{field}_{'en' if locale == 'en' else 'zh'}"))
+
+
+@dataclass(frozen=True, slots=True)
 class Places:
     """Everything places.yaml describes."""
 
     community_zh: str
     community_en: str
     counseling: CounselingRoom
+    offices: dict[str, Office]
 
 
 def load_places(knowledge_dir: Path | None = None) -> Places:
     """Read the deployment's places.yaml if it has one, else the packaged demo file."""
     override = knowledge_dir / FILENAME if knowledge_dir else None
     source = override if override and override.is_file() else PACKAGED
-    data: Any = yaml.safe_load(source.read_text("utf-8"))
+    data: Any = load_yaml(source.read_text("utf-8"))
     try:
         room = dict(data["counseling_room"])
         slots = tuple(Slot(str(s["id"]), str(s["zh"]), str(s["en"])) for s in room.pop("slots"))
@@ -74,10 +93,15 @@ def load_places(knowledge_dir: Path | None = None) -> Places:
             reply_days=int(room.get("reply_days", 2)),
             slots=slots,
         )
+        offices = {
+            str(key): Office(id=str(key), **{k: str(v) for k, v in value.items()})
+            for key, value in (data.get("offices") or {}).items()
+        }
         return Places(
             community_zh=str(data["community"]["name_zh"]),
             community_en=str(data["community"]["name_en"]),
             counseling=counseling,
+            offices=offices,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{source}: {exc!r}") from exc

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+import opencc
 
-from knowledge.crisis import CrisisScreen
+from knowledge.crisis import OPENCC_CONFIG, CrisisScreen
+from knowledge.data import load_yaml
 from knowledge.normalize import TermMatcher, char_table, flatten, normalize
 
 Intent = Literal[
@@ -60,6 +61,7 @@ class RouteDecision:
     faq_id: str | None = None
     topic_id: int | None = None
     severity: str | None = None
+    alternative: Intent | None = None  # a close second route, worth asking about
 
     def as_dict(self) -> dict[str, object]:
         """The decision as the JSON object printed by `linli route --json`."""
@@ -77,7 +79,7 @@ class RouteDecision:
 class Router:
     """Keyword/pattern router built from intents.yaml, with the crisis screen in front."""
 
-    __slots__ = ("_chars", "_crisis", "_matcher", "_targets")
+    __slots__ = ("_chars", "_convert", "_crisis", "_matcher", "_targets")
 
     def __init__(
         self,
@@ -101,13 +103,14 @@ class Router:
         self._targets = tuple(targets)
         self._chars = char_table(char_variants)
         self._crisis = crisis
+        self._convert = opencc.OpenCC(OPENCC_CONFIG).convert  # traditional → simplified
 
     @classmethod
     def load(cls, intents_path: Path | None = None, crisis: CrisisScreen | None = None) -> Router:
         """Load intents.yaml (default: the packaged one) and the crisis screen."""
         source = intents_path or DEFAULT_INTENTS
         with source.open(encoding="utf-8") as handle:
-            data: Any = yaml.safe_load(handle)
+            data: Any = load_yaml(handle)
         if not isinstance(data, dict):
             raise ValueError(f"{source}: expected a mapping at the top level")
         groups: dict[str, dict[str, list[str]]] = {}
@@ -141,7 +144,7 @@ class Router:
 
     def classify(self, text: str) -> RouteDecision:
         """Pick the route from keywords and cues (everything except the crisis screen)."""
-        prepared = normalize(text[:MAX_CLASSIFY_CHARS]).translate(self._chars)
+        prepared = normalize(text[:MAX_CLASSIFY_CHARS], self._convert).translate(self._chars)
         if not _HAS_WORD.search(prepared):
             return RouteDecision(text, "other", 0.05)
         scores = self._score(prepared)
@@ -161,6 +164,19 @@ class Router:
             category=category if best_intent == "complaint" else None,
             faq_id=faq_id if best_intent == "faq" else None,
         )
+
+    def evidence(self, text: str) -> tuple[dict[Intent, float], dict[str, float]]:
+        """The raw keyword scores per intent and per complaint category, for a model that
+        weighs them together with other evidence."""
+        prepared = normalize(text[:MAX_CLASSIFY_CHARS], self._convert).translate(self._chars)
+        scores = self._score(prepared)
+        intents, _, _ = _intent_scores(scores)
+        categories = {
+            key.removeprefix("category:"): value
+            for key, value in scores.items()
+            if key.startswith("category:")
+        }
+        return intents, categories
 
     def _score(self, prepared: str) -> dict[str, float]:
         """Sum the weights of the distinct entries found, per target."""

@@ -23,7 +23,7 @@ PG_ENV = "LINLI_TEST_DATABASE_URL"
 
 
 @pytest.fixture(scope="session")
-def services() -> Services:
+def services() -> Services:  # also used by module-scoped fixtures
     """Texts and knowledge, loaded once for the whole run."""
     return build_services(Settings.from_mapping({}))
 
