@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,13 +118,23 @@ def _common_words() -> Path:
     the cache folder: it loads in a fifth of the time of the full one (the civic dictionary
     and the HMM cover what it leaves out), which keeps start-up under two seconds."""
     source = Path(jieba.__file__).with_name("dict.txt")
-    folder = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "linli"
-    target = folder / f"jieba-{jieba.__version__}-{COMMON_WORDS}.txt"
-    if target.is_file():
-        return target
+    name = f"jieba-{jieba.__version__}-{COMMON_WORDS}.txt"
+    candidates = [Path(tempfile.gettempdir()) / "linli"]
+    with contextlib.suppress(RuntimeError):  # no home folder: the temp folder will do
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        candidates.insert(0, Path(cache) / "linli")
+    for folder in candidates:
+        if (folder / name).is_file():
+            return folder / name
     rows = [line.split(" ") for line in source.read_text("utf-8").splitlines() if line]
     rows.sort(key=lambda row: -int(row[1]))
-    folder.mkdir(parents=True, exist_ok=True)
+    for folder in candidates:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            break
+        except OSError:
+            continue
+    target = folder / name
     partial = target.with_suffix(f".{os.getpid()}.tmp")
     partial.write_text("\n".join(" ".join(row) for row in rows[:COMMON_WORDS]), "utf-8")
     partial.replace(target)  # atomic: concurrent workers never read half a file
