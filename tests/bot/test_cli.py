@@ -173,3 +173,12 @@ def test_serve_migrates_creates_the_first_admin_once_and_stops_on_ctrl_c(
         outputs.append(stdout)
     assert "one-time password" in outputs[0]
     assert "one-time password" not in outputs[1]
+
+
+def test_ask_json_lists_entries_with_scores(sqlite_url: str) -> None:
+    result = _run(["ask", "--json", "-k", "2"], sqlite_url, stdin="低保怎么申请\n红烧肉怎么做\n")
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["matches"][0]["faq_id"] == "low-income" and first["matches"][0]["answered"]
+    assert len(first["matches"]) == 2 and first["matches"][0]["confidence"] > 0.35
+    assert not any(m["answered"] for m in second["matches"])
