@@ -20,14 +20,17 @@ from bot.outbox import ChannelSender, Sender
 from handlers.context import Services
 from handlers.engine import Engine
 from handlers.i18n import Texts
+from knowledge.categories import load_categories
 from knowledge.classifier import INTENT_EXAMPLES, IntentModel
 from knowledge.crisis import CrisisScreen
 from knowledge.data import load_yaml
 from knowledge.faq import KnowledgeError, load_entries
+from knowledge.grids import GridMap
 from knowledge.hotlines import load_hotlines
 from knowledge.places import load_places
 from knowledge.retrieval import Analyzer, FaqIndex
 from knowledge.router import Router
+from knowledge.workdays import WorkCalendar
 from storage import db, migrate, staff, state
 from storage.models import utcnow
 
@@ -50,6 +53,9 @@ def build_services(settings: Settings) -> Services:
         places=places,
         faq=FaqIndex(entries, analyzer),
         intents=IntentModel.train(examples, tokenize=analyzer.words),
+        categories=load_categories(settings.knowledge_dir),
+        grids=GridMap.load(settings.knowledge_dir),
+        calendar=WorkCalendar.load(settings.knowledge_dir, tz=settings.tz),
         timezone=settings.tz,
     )
 

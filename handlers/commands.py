@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import handoff, psych, status
+from handlers import complaint, handoff, psych, status
 from handlers.context import Outcome, Turn
 from handlers.i18n import LOCALES
 from handlers.types import Button, Reply
@@ -96,7 +96,7 @@ async def menu_choice(turn: Turn) -> Outcome:
     if choice in ("", "open"):
         return await menu(turn)
     if choice == "complaint":
-        return await handoff.start_complaint(turn)
+        return await complaint.start(turn)
     if choice == "psych":
         return await psych.support(turn)
     if choice == "faq":

@@ -14,12 +14,15 @@ from handlers.types import Button, Incoming, Reply
 from storage.models import Conversation, Resident
 
 if TYPE_CHECKING:
+    from knowledge.categories import Category
     from knowledge.classifier import IntentModel
     from knowledge.crisis import CrisisScreen
+    from knowledge.grids import GridMap
     from knowledge.hotlines import Hotline
     from knowledge.places import Places
     from knowledge.retrieval import FaqIndex
     from knowledge.router import RouteDecision, Router
+    from knowledge.workdays import WorkCalendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,9 @@ class Services:
     places: Places
     faq: FaqIndex
     intents: IntentModel
+    categories: dict[str, Category]
+    grids: GridMap
+    calendar: WorkCalendar
     timezone: ZoneInfo
 
 

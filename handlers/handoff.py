@@ -20,19 +20,9 @@ async def start(turn: Turn) -> Outcome:
     return _ask(turn, kind="consultation", prompt="handoff.ask")
 
 
-async def start_complaint(turn: Turn) -> Outcome:
-    """Menu `report a problem`: asks what happened and where."""
-    return _ask(turn, kind="consultation", prompt="handoff.ask_complaint", topic="complaint")
-
-
 async def start_deliberation(turn: Turn) -> Outcome:
     """Menu `deliberation hall`: no topic is open yet, so take a proposal for staff."""
     return _ask(turn, kind="consultation", prompt="handoff.ask_deliberation", topic="proposal")
-
-
-async def offer_for_complaint(turn: Turn) -> Outcome:
-    """A message describing a problem: offer to pass it to staff as it is."""
-    return _offer(turn, intro="handoff.offer_complaint", topic="complaint")
 
 
 def offer_for_unanswered(turn: Turn) -> Outcome:

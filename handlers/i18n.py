@@ -54,6 +54,10 @@ class Texts:
         text = catalogue[key]
         return text.format(**values) if values else text
 
+    def has(self, key: str) -> bool:
+        """True when the catalogue defines `key`."""
+        return key in self._catalogues[DEFAULT_LOCALE]
+
     def all_keys(self) -> set[str]:
         """Every key of the catalogue."""
         return set(self._catalogues[DEFAULT_LOCALE])

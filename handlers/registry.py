@@ -14,11 +14,14 @@
 
 from __future__ import annotations
 
-from handlers import commands, crisis, faq, forget, handoff, psych, router, status
+from handlers import commands, complaint, crisis, faq, forget, handoff, psych, router, status
 from handlers.context import KEEP, Flow, Outcome, Step, Turn
 from knowledge.router import RouteDecision
 
 MAX_TEXT_CHARS = 2000
+MAX_LONG_TEXT_CHARS = 20_000
+# Steps where a long text is the point (a complaint's description is stored whole).
+LONG_TEXT = {(complaint.NAME, complaint.DESCRIBE)}
 
 COMMANDS: dict[str, Step] = {
     "start": commands.start,
@@ -54,7 +57,9 @@ ACTIONS: dict[str, Step] = {
     "hello": commands.hello,
     "menu": commands.menu_choice,
     "lang": commands.set_language,
-    "status": status.show,
+    "status": status.press,
+    "survey": status.survey,
+    "rate": status.rate,
     "handoff:start": handoff.start,
     "psych:book": psych.start_booking,
     "psych:hotlines": psych.show_hotlines,
@@ -63,7 +68,8 @@ ACTIONS: dict[str, Step] = {
 }
 
 FLOWS: dict[str, Flow] = {
-    flow.name: flow for flow in (handoff.FLOW, psych.FLOW, forget.FLOW, crisis.FLOW)
+    flow.name: flow
+    for flow in (complaint.FLOW, status.FLOW, handoff.FLOW, psych.FLOW, forget.FLOW, crisis.FLOW)
 }
 
 # Router intents → features. `crisis` never reaches here: the engine screens first.
@@ -71,7 +77,7 @@ INTENTS: dict[str, Step] = {
     "greeting": commands.greet,
     "status": status.show,
     "psych": psych.support,
-    "complaint": handoff.offer_for_complaint,
+    "complaint": complaint.start_from_message,
     "faq": faq.answer,
     "deliberation": handoff.offer_for_deliberation,
     "other": commands.fallback,
@@ -89,8 +95,13 @@ async def dispatch(turn: Turn) -> Outcome:
         active = None
     if msg.unsupported:
         return Outcome.stay(turn.reply("input.unsupported"))
-    if len(turn.text) > MAX_TEXT_CHARS:
-        return Outcome.stay(turn.reply("input.too_long", limit=MAX_TEXT_CHARS))
+    limit = (
+        MAX_LONG_TEXT_CHARS
+        if (conversation.flow, conversation.step) in LONG_TEXT
+        else MAX_TEXT_CHARS
+    )
+    if len(turn.text) > limit:
+        return Outcome.stay(turn.reply("input.too_long", limit=limit))
 
     command = _command_name(turn.text)
     if command is not None:

@@ -155,6 +155,7 @@ class Ticket(Base):
         ForeignKey("residents.id", ondelete="SET NULL"), index=True
     )
     grid: Mapped[str | None] = mapped_column(String(64))
+    building: Mapped[int | None] = mapped_column(Integer)
     summary: Mapped[str] = mapped_column(Text, default="")
     location: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
     photos: Mapped[list[str]] = mapped_column(JSONData, default=list)
@@ -164,9 +165,29 @@ class Ticket(Base):
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     due_at: Mapped[datetime | None]
     satisfaction: Mapped[int | None] = mapped_column(Integer)
+    # The resident's verdict after `resolved`: asked → solved | unsolved | unknown (no answer).
+    survey: Mapped[str | None] = mapped_column(String(16))
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalation: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )  # 0, 1 = 催办 (urged), 2 = 督办 (supervised)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    assigned_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+
+
+class TicketSupporter(Base):
+    """A resident who joined someone else's ticket ("+1 我也遇到了") and hears its news."""
+
+    __tablename__ = "ticket_supporters"
+    __table_args__ = (UniqueConstraint("ticket_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TicketEvent(Base):

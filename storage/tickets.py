@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_ignoring_conflicts
-from storage.models import Ticket, TicketCounter, TicketEvent
+from storage.models import Ticket, TicketCounter, TicketEvent, TicketSupporter
 
 OPEN_STATUSES = ("new", "assigned", "in_progress", "returned")
 
@@ -44,6 +44,11 @@ async def create_ticket(
     grid: str | None = None,
     due_at: datetime | None = None,
     details: dict[str, Any] | None = None,
+    building: int | None = None,
+    location: dict[str, Any] | None = None,
+    photos: Sequence[str] = (),
+    contact_phone: str | None = None,
+    anonymous: bool = False,
 ) -> Ticket:
     """File a new ticket and its first timeline entry."""
     ticket = Ticket(
@@ -54,9 +59,12 @@ async def create_ticket(
         priority=priority,
         resident_id=resident_id,
         grid=grid,
+        building=building,
         summary=summary,
-        photos=[],
-        anonymous=False,
+        location=location,
+        photos=list(photos),
+        contact_phone=contact_phone,
+        anonymous=anonymous,
         due_at=due_at,
         created_at=now,
         updated_at=now,
@@ -140,3 +148,68 @@ async def get_ticket_by_number(session: AsyncSession, number: str) -> Ticket | N
     """A ticket by its public number."""
     result = await session.execute(select(Ticket).where(Ticket.number == number))
     return result.scalar_one_or_none()
+
+
+COMPLAINT_KINDS = ("complaint", "mediation")
+
+
+async def similar_open_tickets(
+    session: AsyncSession,
+    *,
+    category: str,
+    grid: str | None,
+    building: int | None,
+    since: datetime,
+) -> Sequence[Ticket]:
+    """Open complaints of one category in the same grid or building since a time (the
+    candidates for "+1 我也遇到了")."""
+    place = []
+    if grid is not None:
+        place.append(Ticket.grid == grid)
+    if building is not None:
+        place.append(Ticket.building == building)
+    if not place:
+        return []
+    result = await session.execute(
+        select(Ticket)
+        .where(
+            Ticket.kind.in_(COMPLAINT_KINDS),
+            Ticket.category == category,
+            Ticket.status.in_(OPEN_STATUSES),
+            Ticket.created_at >= since,
+            or_(*place),
+        )
+        .order_by(Ticket.created_at.desc())
+        .limit(20)
+    )
+    return result.scalars().all()
+
+
+async def add_supporter(
+    session: AsyncSession, *, ticket_id: int, resident_id: int, now: datetime
+) -> bool:
+    """Join a resident to a ticket; False when they had joined already."""
+    statement = (
+        insert_ignoring_conflicts(session, TicketSupporter.__table__)
+        .values(ticket_id=ticket_id, resident_id=resident_id, created_at=now)
+        .returning(TicketSupporter.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def supporters(session: AsyncSession, *, ticket_id: int) -> Sequence[int]:
+    """The residents who joined a ticket."""
+    result = await session.execute(
+        select(TicketSupporter.resident_id).where(TicketSupporter.ticket_id == ticket_id)
+    )
+    return result.scalars().all()
+
+
+async def visible_events(session: AsyncSession, *, ticket_id: int) -> Sequence[TicketEvent]:
+    """A ticket's timeline as the resident sees it, oldest first."""
+    result = await session.execute(
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.visible_to_resident.is_(True))
+        .order_by(TicketEvent.created_at, TicketEvent.id)
+    )
+    return result.scalars().all()

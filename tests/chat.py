@@ -107,3 +107,31 @@ async def fetch_all(sessions: Any, statement: Any) -> list[Any]:
     """Every value or row a query returns, read in a session of its own."""
     async with sessions() as session:
         return list((await session.execute(statement)).scalars().all())
+
+
+async def report_problem(
+    chat: ResidentChat,
+    text: str,
+    *,
+    where: str = "和谐小区3号楼2单元",
+    phone: str | None = None,
+    anonymous: bool = False,
+    join: bool = False,
+) -> list[Reply]:
+    """Go through the complaint intake with buttons (by action, so in any language)."""
+    await chat.say(text)
+    confirm = chat.seen[-1].buttons[0].action
+    assert confirm.startswith("complaint:category:"), chat.seen[-1]
+    await chat.press(confirm)
+    await chat.say(where)
+    await chat.press("complaint:skip")
+    if phone:
+        await chat.say(phone)
+    else:
+        await chat.press("complaint:skip")
+    replies = await chat.press(f"complaint:privacy:{'anonymous' if anonymous else 'named'}")
+    if any(b.action == "complaint:join" for r in replies for b in r.buttons):
+        if join:
+            return await chat.press("complaint:join")
+        await chat.press("complaint:separate")
+    return await chat.press("complaint:submit")

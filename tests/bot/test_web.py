@@ -54,7 +54,8 @@ async def test_a_visitor_chats_and_is_recognised_by_a_signed_cookie(
     menu = first["replies"][-1]["buttons"]
     assert {"label": "联系工作人员", "action": "handoff:start"} in menu
 
-    await _chat(client, {"text": "路灯坏了一个星期了"})
+    await _chat(client, {"action": "handoff:start"})
+    await _chat(client, {"text": "想问问社区食堂几点开门"})
     done = await _chat(client, {"action": "handoff:confirm"})
     assert "T-20" in done["replies"][0]["text"]
     async with runtime.sessions() as session:
@@ -85,7 +86,8 @@ async def test_english_browser_gets_english(client: Client) -> None:
 async def test_a_retried_request_with_the_same_id_has_one_effect(
     client: Client, runtime: Runtime
 ) -> None:
-    await _chat(client, {"text": "小区门口垃圾没人收"})
+    await _chat(client, {"action": "handoff:start"})
+    await _chat(client, {"text": "想问问社区食堂几点开门"})
     await _chat(client, {"action": "handoff:confirm", "id": "same"})
     again = await _chat(client, {"action": "handoff:confirm", "id": "same"})
     assert again["replies"] == []

@@ -7,12 +7,18 @@ from sqlalchemy import func, select
 from bot.app import Runtime
 from storage.models import AuditLog, Conversation, Outbox, Resident, Ticket, TicketEvent
 from storage.residents import ANONYMISED
-from tests.chat import ResidentChat, fetch_all, fetch_one, queue_staff_reply, texts
+from tests.chat import (
+    ResidentChat,
+    fetch_all,
+    fetch_one,
+    queue_staff_reply,
+    report_problem,
+    texts,
+)
 
 
 async def _file_a_request(alice: ResidentChat) -> None:
-    await alice.say("3号楼的路灯坏了，电话13812345678")
-    await alice.press("handoff:confirm")
+    await report_problem(alice, "3号楼的路灯坏了，电话13812345678", phone="13812345678")
 
 
 async def test_forget_deletes_the_resident_and_anonymises_their_tickets(
