@@ -52,11 +52,27 @@ async def test_a_resident_reports_a_problem_and_hears_back_from_staff(
 ) -> None:
     messages = page.locator("#messages")
     await messages.get_by_text("隐私说明").wait_for()
-    await page.locator("#input").fill("3号楼门口的路灯坏了一个星期")
-    await page.locator("#input").press("Enter")
-    await messages.get_by_text("收到，您反映的问题是").wait_for()
-    await page.get_by_role("button", name="确认转给工作人员").last.click()
-    await messages.get_by_text("已转给社区工作人员").wait_for()
+
+    async def say(text: str) -> None:
+        await page.locator("#input").fill(text)
+        await page.locator("#input").press("Enter")
+
+    async def tap(label: str) -> None:
+        await page.get_by_role("button", name=label).last.click()
+
+    await say("3号楼门口的路灯坏了一个星期")
+    await messages.get_by_text("道路设施").last.wait_for()
+    await tap("对")
+    await messages.get_by_text("问题在哪里").wait_for()
+    await say("和谐小区3号楼")
+    await messages.get_by_text("和谐社区第一网格").wait_for()
+    await tap("跳过")
+    await messages.get_by_text("方便留个电话").wait_for()
+    await tap("跳过")
+    await tap("仅工作人员可见")
+    await messages.get_by_text("请确认您要反映的问题").wait_for()
+    await tap("确认提交")
+    await messages.get_by_text("已受理").wait_for()
 
     async with runtime.sessions() as session:
         ticket = (await session.execute(select(Ticket))).scalar_one()

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.app import Runtime
-from storage.models import Conversation, Resident, Ticket
+from storage.models import Resident, Ticket
 from tests.chat import ResidentChat, fetch_one, texts
 
 
