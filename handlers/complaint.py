@@ -49,8 +49,6 @@ async def start_from_message(turn: Turn) -> Outcome:
 
 async def describe(turn: Turn) -> Outcome:
     """Takes the description and proposes the category the router sees in it."""
-    if (ended := _cancelled(turn)) is not None:
-        return ended
     if turn.msg.photo or not turn.text or turn.msg.action is not None:
         return FLOW.goto(DESCRIBE, turn.reply("complaint.need_description", _cancel(turn)))
     from handlers import router  # the router imports the FAQ, which imports the handoff
@@ -82,8 +80,6 @@ def _category_buttons(turn: Turn) -> Reply:
 
 async def confirm_category(turn: Turn) -> Outcome:
     """One tap confirms the detected category; "change" lists them all (typed names work)."""
-    if (ended := _cancelled(turn)) is not None:
-        return ended
     if turn.msg.action == "complaint:change":
         return FLOW.goto(CHOOSE, _category_buttons(turn))
     chosen = _chosen_category(turn)
@@ -97,8 +93,6 @@ async def confirm_category(turn: Turn) -> Outcome:
 
 async def choose_category(turn: Turn) -> Outcome:
     """A category picked from the full list."""
-    if (ended := _cancelled(turn)) is not None:
-        return ended
     chosen = _chosen_category(turn)
     if chosen is None:
         return FLOW.goto(CHOOSE, _category_buttons(turn))
@@ -124,8 +118,6 @@ def _where_question(turn: Turn) -> Reply:
 
 async def where(turn: Turn) -> Outcome:
     """A shared location or a typed address, matched to a grid (kept even when it is not)."""
-    if (ended := _cancelled(turn)) is not None:
-        return ended
     grids = turn.services.grids
     if turn.msg.location is not None and turn.msg.location.latitude is not None:
         loc = turn.msg.location
@@ -160,8 +152,6 @@ def _photo_buttons(turn: Turn) -> tuple[Button, ...]:
 
 async def photos(turn: Turn) -> Outcome:
     """Up to three photos; "done" or "skip" moves on."""
-    if (ended := _cancelled(turn)) is not None:
-        return ended
     taken: list[str] = turn.draft.setdefault("photos", [])
     if turn.msg.photo:
         taken.append(turn.msg.photo)
@@ -181,8 +171,6 @@ async def photos(turn: Turn) -> Outcome:
 
 async def phone(turn: Turn) -> Outcome:
     """An optional contact phone, validated."""
-    if (ended := _cancelled(turn)) is not None:
-        return ended
     if not _skipping(turn):
         number = parse_phone(turn.text) if turn.text else None
         if number is None:
@@ -202,8 +190,6 @@ def _privacy_question(turn: Turn) -> Reply:
 
 async def privacy(turn: Turn) -> Outcome:
     """Name visible to staff only, or anonymous; then neighbours' reports of the same thing."""
-    if (ended := _cancelled(turn)) is not None:
-        return ended
     if turn.msg.action == "complaint:privacy:anonymous" or turn.typed("complaint.anonymous"):
         turn.draft["anonymous"] = True
     elif (
@@ -255,8 +241,6 @@ async def _similar_ticket(turn: Turn) -> Any:
 
 async def duplicate(turn: Turn) -> Outcome:
     """ "+1 我也遇到了" joins the neighbour's ticket; otherwise file a separate one."""
-    if (ended := _cancelled(turn)) is not None:
-        return ended
     if turn.msg.action == "complaint:join" or turn.typed("complaint.join"):
         twin = await tickets.get_ticket_by_number(turn.session, turn.draft.get("twin", ""))
         if twin is not None and twin.status in tickets.OPEN_STATUSES:
@@ -307,8 +291,6 @@ def _summary(turn: Turn) -> Reply:
 
 async def confirm(turn: Turn) -> Outcome:
     """Files the ticket, with its deadline in working days."""
-    if (ended := _cancelled(turn)) is not None:
-        return ended
     if turn.msg.action != "complaint:submit" and not turn.typed("complaint.submit"):
         return FLOW.goto(CONFIRM, _summary(turn))
     draft = turn.draft
@@ -371,12 +353,6 @@ def _mediation_reply(turn: Turn) -> Reply:
 
 def _shorten(text: str, limit: int = SHOWN_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _cancelled(turn: Turn) -> Outcome | None:
-    if turn.msg.action == "complaint:cancel":
-        return Outcome.end(turn.reply("cancel.done", turn.button("menu.back", "menu:open")))
-    return None
 
 
 FLOW = Flow(

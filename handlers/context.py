@@ -136,6 +136,7 @@ class Flow:
 
     name: str
     steps: dict[str, Step] = field(default_factory=dict)
+    cancelled: str = "cancel.done"  # what its "<name>:cancel" button answers
 
     def goto(self, step: str, *replies: Reply) -> Outcome:
         """Continue this flow at `step`."""

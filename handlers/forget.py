@@ -54,4 +54,4 @@ async def confirm(turn: Turn) -> Outcome:
     return Outcome.end(turn.reply("forget.done"))
 
 
-FLOW = Flow(NAME, {CONFIRM: confirm})
+FLOW = Flow(NAME, {CONFIRM: confirm}, cancelled="forget.kept")

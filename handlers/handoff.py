@@ -53,8 +53,6 @@ def _offer(turn: Turn, *, intro: str, topic: str) -> Outcome:
 
 async def describe(turn: Turn) -> Outcome:
     """Takes the resident's description and asks to confirm it."""
-    if turn.msg.action == "handoff:cancel":
-        return _cancelled(turn)
     if len(turn.text) < MIN_DETAIL_CHARS:
         return FLOW.goto(DESCRIBE, _with_cancel(turn, "handoff.need_text"))
     turn.draft["text"] = turn.text
@@ -64,8 +62,6 @@ async def describe(turn: Turn) -> Outcome:
 async def confirm(turn: Turn) -> Outcome:
     """Files the ticket on `confirm`; other text replaces the description."""
     action = turn.msg.action
-    if action == "handoff:cancel":
-        return _cancelled(turn)
     if action == "handoff:edit":
         return FLOW.goto(DESCRIBE, _with_cancel(turn, "handoff.ask_again"))
     if action == "handoff:confirm" or turn.typed("handoff.confirm_button"):
@@ -92,10 +88,6 @@ async def _file(turn: Turn) -> Outcome:
         details={"channel": turn.msg.channel, "topic": draft.get("topic")},
     )
     return Outcome.end(turn.reply("handoff.done", number=ticket.number))
-
-
-def _cancelled(turn: Turn) -> Outcome:
-    return Outcome.end(turn.reply("cancel.done"))
 
 
 def _with_cancel(turn: Turn, key: str) -> Reply:

@@ -72,8 +72,6 @@ def _slot_buttons(turn: Turn) -> tuple[Button, ...]:
 
 async def choose_slot(turn: Turn) -> Outcome:
     """Takes a time window (a button, or a time typed in the resident's own words)."""
-    if (cancelled := _cancelled(turn)) is not None:
-        return cancelled
     choice = _choice(turn, "slot")
     room = turn.services.places.counseling
     if choice is not None and room.slot(choice) is not None:
@@ -96,8 +94,6 @@ def _contact_question(turn: Turn) -> Reply:
 
 async def choose_contact(turn: Turn) -> Outcome:
     """Here in the chat, or by phone (a number typed straight away also counts)."""
-    if (cancelled := _cancelled(turn)) is not None:
-        return cancelled
     choice = _choice(turn, "contact")
     if choice == "chat" or turn.typed("counseling.contact_chat"):
         turn.draft["contact"] = "chat"
@@ -111,8 +107,6 @@ async def choose_contact(turn: Turn) -> Outcome:
 
 async def give_phone(turn: Turn) -> Outcome:
     """Validates the phone number; it is only ever shown masked."""
-    if (cancelled := _cancelled(turn)) is not None:
-        return cancelled
     phone = parse_phone(turn.text) if turn.text else None
     if phone is None:
         return FLOW.goto(PHONE, _with_cancel(turn, "counseling.bad_phone"))
@@ -132,8 +126,6 @@ def _consent_question(turn: Turn) -> Reply:
 
 async def decide_consent(turn: Turn) -> Outcome:
     """The separate consent for sensitive information: with it, a note for the counsellor."""
-    if (cancelled := _cancelled(turn)) is not None:
-        return cancelled
     choice = _choice(turn, "consent")
     if choice == "yes" or turn.typed("counseling.consent_yes") or turn.text in ("同意", "yes"):
         consents = dict(turn.resident.consents or {})
@@ -149,8 +141,6 @@ async def decide_consent(turn: Turn) -> Outcome:
 
 async def write_note(turn: Turn) -> Outcome:
     """What the resident would like the counsellor to know (or 跳过)."""
-    if (cancelled := _cancelled(turn)) is not None:
-        return cancelled
     if not turn.text:
         return FLOW.goto(NOTE, _with_cancel(turn, "counseling.ask_note"))
     if turn.text.lower() not in SKIP_WORDS:
@@ -180,8 +170,6 @@ def _summary(turn: Turn) -> Reply:
 
 async def confirm(turn: Turn) -> Outcome:
     """Files the booking as a `counseling` ticket that only counsellors can read."""
-    if (cancelled := _cancelled(turn)) is not None:
-        return cancelled
     if turn.msg.action != "counseling:confirm" and not turn.typed("counseling.confirm_button"):
         return FLOW.goto(CONFIRM, _summary(turn))
     draft = turn.draft
@@ -219,12 +207,6 @@ def _choice(turn: Turn, field: str) -> str | None:
     prefix = f"{NAME}:{field}:"
     action = turn.msg.action or ""
     return action.removeprefix(prefix) if action.startswith(prefix) else None
-
-
-def _cancelled(turn: Turn) -> Outcome | None:
-    if turn.msg.action == "counseling:cancel":
-        return Outcome.end(turn.reply("cancel.done", turn.button("menu.back", "menu:open")))
-    return None
 
 
 def _with_cancel(turn: Turn, key: str) -> Reply:

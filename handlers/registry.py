@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from handlers import commands, complaint, crisis, faq, forget, handoff, psych, router, status
 from handlers.context import KEEP, Flow, Outcome, Step, Turn
+from handlers.types import Reply
 from knowledge.router import RouteDecision
 
 MAX_TEXT_CHARS = 2000
@@ -165,8 +166,11 @@ async def _press(turn: Turn, action: str, active: Flow | None) -> Outcome:
     handler = ACTIONS.get(action) or ACTIONS.get(prefix)
     if handler is not None:
         return await handler(turn)
-    if active is not None and prefix == active.name and turn.conversation.step in active.steps:
-        return await active.steps[turn.conversation.step](turn)
+    if active is not None and prefix == active.name:
+        if action == f"{active.name}:cancel":  # every flow's cancel button
+            return Outcome.end(Reply(turn.t(active.cancelled), commands.menu_buttons(turn)))
+        if turn.conversation.step in active.steps:
+            return await active.steps[turn.conversation.step](turn)
     key = "input.stale_button" if prefix in FLOWS else "input.unknown_button"
     return Outcome.stay(turn.reply(key), *commands.menu_replies(turn))
 

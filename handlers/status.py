@@ -77,8 +77,6 @@ async def _timeline(turn: Turn, ticket: Ticket) -> Reply:
 
 async def add_info(turn: Turn) -> Outcome:
     """Text or a photo joins the open ticket's timeline."""
-    if turn.msg.action == "addinfo:cancel":
-        return Outcome.end(turn.reply("cancel.done"))
     ticket = await tickets.get_ticket_by_number(turn.session, turn.draft.get("number", ""))
     if ticket is None or ticket.resident_id != turn.resident.id:
         return Outcome.end(turn.reply("input.stale_button"))
