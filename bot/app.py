@@ -8,7 +8,7 @@ import secrets
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,9 @@ from storage import db, migrate, staff, state
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramChannel
 
 
 def build_services(settings: Settings) -> Services:
@@ -151,15 +154,31 @@ async def _drain_rescues(runtime: Runtime, seconds: float = 10.0) -> None:
         )
 
 
-def create_web_app(runtime: Runtime) -> web.Application:
-    """The aiohttp application: the resident chat page, its API and the health check."""
+def create_web_app(runtime: Runtime, telegram: TelegramChannel | None = None) -> web.Application:
+    """The aiohttp application: the resident chat page, its API, the health check and, in
+    webhook mode, the Telegram webhook."""
     from bot.channels import web as web_channel
 
     app = web.Application(
         client_max_size=web_channel.MAX_BODY_BYTES, middlewares=[web_channel.security_headers]
     )
     web_channel.setup(app, runtime)
+    if telegram is not None and telegram.webhook:
+        telegram.routes(app)
     return app
+
+
+def start_telegram(runtime: Runtime) -> TelegramChannel | None:
+    """The Telegram channel when a token is set; its outbox senders join the runtime."""
+    if runtime.settings.telegram_token is None:
+        return None
+    from bot.channels.telegram import StaffChatSender, TelegramChannel, TelegramSender
+
+    channel = TelegramChannel(runtime)
+    runtime.channels.append(TelegramSender(channel.app.bot))
+    if runtime.settings.staff_chat_id is not None:
+        runtime.channels.append(StaffChatSender(channel.app.bot, runtime))
+    return channel
 
 
 async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
@@ -179,15 +198,20 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
     loop.add_signal_handler(signal.SIGHUP, reload)
     runner: web.AppRunner | None = None
     workers: list[asyncio.Task[None]] = []
+    telegram = start_telegram(runtime) if role in ("all", "web") else None
     try:
         await ensure_first_admin(runtime, lambda text: print(text, file=out, flush=True))
         if role in ("all", "web"):
-            runner = web.AppRunner(create_web_app(runtime), access_log=None)
+            runner = web.AppRunner(create_web_app(runtime, telegram), access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, settings.http_host, settings.http_port)
             await site.start()
             url = f"http://{settings.http_host}:{settings.http_port}"
             print(f"Linli is running: chat at {url}/  (Ctrl-C stops)", file=out, flush=True)
+        if telegram is not None:
+            await telegram.start()
+            mode = "webhook" if telegram.webhook else "long polling"
+            print(f"Telegram: @{telegram.bot_username} ({mode})", file=out, flush=True)
         if role in ("all", "scheduler") and runtime.channels:
             sender = Sender(runtime.sessions, runtime.channels)
             workers.append(asyncio.create_task(sender.run(stop)))
@@ -197,6 +221,8 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
         stop.set()
         for worker in workers:
             await worker
+        if telegram is not None:
+            await telegram.stop()
         if runner is not None:
             await runner.cleanup()
         await _drain_rescues(runtime)

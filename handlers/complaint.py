@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from handlers import staff_chat
 from handlers.context import Flow, Outcome, Turn
 from handlers.phone import mask_phone, parse_phone
 from handlers.types import Button, Reply
@@ -314,6 +315,7 @@ async def confirm(turn: Turn) -> Outcome:
         due_at=due,
         details={"channel": turn.msg.channel},
     )
+    await staff_chat.alert_new_ticket(turn.session, turn.services, ticket, turn.now)
     replies = [_filed_reply(turn, ticket.number, due, category.deadline_working_days)]
     if category.ticket_kind == "mediation":
         replies.append(_mediation_reply(turn))

@@ -5,6 +5,7 @@ come here, so that whatever a resident asks, a person can take it up."""
 
 from __future__ import annotations
 
+from handlers import staff_chat
 from handlers.context import Flow, Outcome, Turn
 from handlers.types import Reply
 from storage import tickets
@@ -87,6 +88,7 @@ async def _file(turn: Turn) -> Outcome:
         grid=turn.resident.grid,
         details={"channel": turn.msg.channel, "topic": draft.get("topic")},
     )
+    await staff_chat.alert_new_ticket(turn.session, turn.services, ticket, turn.now)
     return Outcome.end(turn.reply("handoff.done", number=ticket.number))
 
 

@@ -6,6 +6,7 @@ counsellor only when they agree."""
 
 from __future__ import annotations
 
+from handlers import staff_chat
 from handlers.context import Flow, Outcome, Turn
 from handlers.crisis import hotline_lines
 from handlers.phone import mask_phone, parse_phone
@@ -190,6 +191,7 @@ async def confirm(turn: Turn) -> Outcome:
         },
     )
     ticket.contact_phone = draft.get("phone")
+    await staff_chat.alert_new_ticket(turn.session, turn.services, ticket, turn.now)
     room = turn.services.places.counseling
     return Outcome.end(
         turn.reply(

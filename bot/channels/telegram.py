@@ -1,0 +1,300 @@
+"""The Telegram channel (python-telegram-bot 22): residents and staff on Telegram, by long
+polling or by a webhook served from our own aiohttp app, and the outbox senders that reach
+Telegram chats."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from sqlalchemy import select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType, MessageLimit
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.outbox import DeliveryResult, Failed, Sent, Unreachable
+from bot.outbox import RetryAfter as Retry
+from handlers import staff_chat
+from handlers.i18n import pick_locale
+from handlers.types import Incoming, Location, Reply
+from storage.models import Staff
+from storage.outbox import OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+UNSUPPORTED = ("sticker", "voice", "video", "video_note", "audio", "document", "animation",
+               "contact", "poll", "dice")  # fmt: skip
+SHORT_LABEL = 4  # buttons with labels this short share a row (ratings 1–5)
+
+
+class TelegramChannel:
+    """The PTB application wired to the engine."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        os.environ.setdefault("PTB_TIMEDELTA", "true")  # durations as timedelta, no warnings
+        settings = runtime.settings
+        assert settings.telegram_token is not None
+        self.runtime = runtime
+        self.webhook = bool(settings.webhook_url)
+        base = settings.telegram_api_base
+        builder = (
+            Application.builder()
+            .token(settings.telegram_token.get_secret_value())
+            .base_url(base)
+            .base_file_url(base.replace("/bot", "/file/bot"))
+            .concurrent_updates(8)
+        )
+        if self.webhook:
+            builder = builder.updater(None)
+        self.app = builder.build()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        self.secret = secret or secrets.token_urlsafe(32)
+        # An unguessable path derived from the secret, so the token never appears in a URL.
+        self.path = (
+            "/telegram/" + hmac.new(self.secret.encode(), b"path", "sha256").hexdigest()[:32]
+        )
+
+    @property
+    def bot_username(self) -> str:
+        """The bot's @name, known after start."""
+        return self.app.bot.username or ""
+
+    async def start(self) -> None:
+        """Connect (getMe), then poll or register the webhook."""
+        await self.app.initialize()
+        await self.app.start()
+        if self.webhook:
+            url = (self.runtime.settings.webhook_url or "").rstrip("/") + self.path
+            await self.app.bot.set_webhook(
+                url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES
+            )
+        else:
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES, timeout=20, poll_interval=0.0
+            )
+
+    async def stop(self) -> None:
+        """Stop polling and release the connection."""
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    def routes(self, app: web.Application) -> None:
+        """Add the webhook route to our aiohttp application."""
+        app.router.add_post(self.path, self.receive)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        """A webhook delivery: the secret is checked in constant time before anything else."""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return web.Response(status=403)
+        try:
+            update = Update.de_json(await request.json(), self.app.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400)
+        await self.app.process_update(update)
+        return web.Response(text="ok")
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            await _acknowledge(update)
+        chat = update.effective_chat
+        if chat is None or update.effective_user is None:
+            return
+        if chat.type != ChatType.PRIVATE:
+            await self._in_group(update)
+            return
+        replies = await self._staff_answer(update)
+        if replies is None:
+            incoming = to_incoming(update)
+            if incoming is None:
+                return
+            replies = list((await self.runtime.engine.handle(incoming)).replies)
+        for reply in replies:
+            await send(self.app.bot, chat.id, reply)
+
+    async def _staff_answer(self, update: Update) -> list[Reply] | None:
+        """Staff commands and buttons, for staff recognised by their numeric Telegram id."""
+        command = staff_chat.command_of(update_text(update), update_action(update))
+        if command is None:
+            return None
+        user_id = update.effective_user.id if update.effective_user else 0
+        async with self.runtime.sessions.begin() as session:
+            member = (
+                await session.execute(
+                    select(Staff).where(Staff.telegram_id == user_id, Staff.active.is_(True))
+                )
+            ).scalar_one_or_none()
+            if member is None:
+                return None  # a resident typing a staff command gets the resident answer
+            return await staff_chat.answer(session, self.runtime.services, member, command)
+
+    async def _in_group(self, update: Update) -> None:
+        """In a building's group the bot answers only commands and mentions, and moves
+        anything personal to a private chat."""
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        mentioned = f"@{self.bot_username}".lower() in message.text.lower()
+        if not (message.text.startswith("/") or mentioned):
+            return
+        texts = self.runtime.services.texts
+        locale = pick_locale(update.effective_user.language_code if update.effective_user else None)
+        text = texts.get(locale, "telegram.group", bot=self.bot_username)
+        await send(self.app.bot, message.chat_id, Reply(text))
+
+
+def update_text(update: Update) -> str:
+    """The text (or caption) of the update's message."""
+    message = update.message
+    return (message.text or message.caption or "") if message else ""
+
+
+def update_action(update: Update) -> str | None:
+    """The callback data of a pressed button."""
+    return update.callback_query.data if update.callback_query else None
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """The engine's view of a private-chat update."""
+    user = update.effective_user
+    if user is None:
+        return None
+    base: dict[str, Any] = {
+        "channel": CHANNEL,
+        "user_id": str(user.id),
+        "update_id": str(update.update_id),
+        "locale": user.language_code,
+        "display_name": user.full_name,
+    }
+    if update.callback_query is not None:
+        return Incoming(**base, action=update.callback_query.data or "")
+    if update.edited_message is not None:
+        return Incoming(**base, unsupported="edited")
+    message = update.message
+    if message is None:
+        return None
+    if message.location is not None:
+        where = Location(message.location.latitude, message.location.longitude)
+        return Incoming(**base, location=where)
+    if message.photo:
+        return Incoming(**base, photo=message.photo[-1].file_id, text=message.caption)
+    kind = next((k for k in UNSUPPORTED if getattr(message, k, None)), None)
+    if kind is not None:
+        return Incoming(**base, unsupported=kind)
+    return Incoming(**base, text=message.text or "")
+
+
+async def _acknowledge(update: Update) -> None:
+    """Always answer the button press, and take the keyboard off the message pressed."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.edit_message_reply_markup(reply_markup=None)
+    except (BadRequest, Forbidden) as exc:  # a very old message, or gone
+        log.debug("could not clear a keyboard: %s", exc)
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Inline buttons: long labels one per row, short ones (ratings) side by side."""
+    if not reply.buttons:
+        return None
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in reply.buttons:
+        key = InlineKeyboardButton(button.label, callback_data=button.action)
+        if (
+            rows
+            and len(button.label) <= SHORT_LABEL
+            and all(len(k.text) <= SHORT_LABEL for k in rows[-1])
+        ):
+            rows[-1].append(key)
+        else:
+            rows.append([key])
+    return InlineKeyboardMarkup(rows)
+
+
+def split(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Texts over Telegram's limit in pieces, cut at line ends where possible."""
+    pieces = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    pieces.append(text)
+    return pieces
+
+
+async def send(bot: Any, chat_id: int | str, reply: Reply) -> None:
+    """Send one reply as plain text (never a parse mode), the keyboard on its last piece."""
+    pieces = split(reply.text or "…")
+    for number, piece in enumerate(pieces, 1):
+        markup = keyboard(reply) if number == len(pieces) else None
+        await bot.send_message(chat_id=chat_id, text=piece, reply_markup=markup)
+
+
+class TelegramSender:
+    """Delivers outbox messages to Telegram residents (recipient = their chat id)."""
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+
+    async def send(self, message: OutboxMessage) -> DeliveryResult:
+        """One delivery, with Telegram's answers mapped to the outbox's outcomes."""
+        return await deliver(self.bot, message.recipient, Reply.from_dict(message.payload))
+
+
+class StaffChatSender:
+    """Delivers staff alerts: to the staff chat, or to one staff member's private chat."""
+
+    channel = "staff"
+
+    def __init__(self, bot: Any, runtime: Runtime) -> None:
+        self.bot = bot
+        self.runtime = runtime
+
+    async def send(self, message: OutboxMessage) -> DeliveryResult:
+        """Route by recipient: `staff:<id>` to that person when they use Telegram."""
+        chat_id: int | None = self.runtime.settings.staff_chat_id
+        if message.recipient.startswith("staff:") and message.recipient[6:].isdigit():
+            async with self.runtime.sessions() as session:
+                member = await session.get(Staff, int(message.recipient[6:]))
+            if member is not None and member.telegram_id:
+                chat_id = member.telegram_id
+        if chat_id is None:
+            return Failed("no staff chat configured")
+        return await deliver(self.bot, chat_id, Reply.from_dict(message.payload))
+
+
+async def deliver(bot: Any, chat_id: int | str, reply: Reply) -> DeliveryResult:
+    """Send and translate Telegram's answer: 429 waits, 403 means unreachable."""
+    try:
+        await send(bot, chat_id, reply)
+    except RetryAfter as exc:
+        wait = exc.retry_after
+        return Retry(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+    except Forbidden as exc:
+        return Unreachable(str(exc)[:200])
+    except TelegramError as exc:
+        return Failed(type(exc).__name__)
+    return Sent()

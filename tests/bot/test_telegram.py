@@ -1,0 +1,276 @@
+"""The Telegram channel end to end: the real python-telegram-bot application against a local
+fake Bot API server, in polling and in webhook mode."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from bot.app import Runtime, build_runtime, create_web_app, start_telegram
+from bot.channels.telegram import SECRET_HEADER, TelegramChannel
+from bot.config import Settings
+from bot.outbox import Sender
+from handlers.context import Services
+from storage import staff
+from storage.models import Outbox, Resident, Ticket
+from tests.fake_telegram import Failure, FakeTelegram
+
+RESIDENT, STAFF_USER, STAFF_CHAT = 1001, 777, -100500
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def _settings(sqlite_url: str, fake: FakeTelegram, **extra: object) -> Settings:
+    return Settings.from_mapping(
+        {
+            "database_url": sqlite_url,
+            "secret_key": "k",
+            "telegram_token": fake.token,
+            "telegram_api_base": fake.base_url,
+            "staff_chat_id": STAFF_CHAT,
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+async def bot(
+    sqlite_url: str, fake: FakeTelegram, services: Services
+) -> AsyncIterator[tuple[Runtime, TelegramChannel]]:
+    """The service with Telegram in long-polling mode."""
+    runtime = await build_runtime(_settings(sqlite_url, fake), upgrade=False, services=services)
+    channel = start_telegram(runtime)
+    assert channel is not None
+    await channel.start()
+    yield runtime, channel
+    await channel.stop()
+    await runtime.close()
+
+
+async def _deliver(runtime: Runtime) -> None:
+    """One pass of the outbox sender over the Telegram channels."""
+    await Sender(runtime.sessions, runtime.channels).run_once()
+
+
+async def _say(fake: FakeTelegram, update: dict[str, Any], count: int = 1) -> list[dict[str, Any]]:
+    """Push an update and wait for `count` more messages to the resident."""
+    before = len(fake.sent(RESIDENT))
+    fake.push(update)
+    await fake.wait_for(lambda: len(fake.sent(RESIDENT)) >= before + count)
+    return fake.sent(RESIDENT)[before:]
+
+
+async def test_start_shows_welcome_privacy_and_a_menu_of_short_buttons(
+    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
+) -> None:
+    sent = await _say(fake, fake.text_update(RESIDENT, "/start"), count=3)
+    assert "邻里" in sent[0]["text"] and "Telegram 是境外服务" in sent[1]["text"]
+    menu = fake.buttons(sent[2])
+    assert ("反映问题", "menu:complaint") in menu
+    assert all(len(data.encode()) <= 64 and data.isascii() for _, data in menu)
+    assert all("parse_mode" not in fields for fields in sent)
+    assert [m for m, _ in fake.calls][:2] == ["getMe", "deleteWebhook"]
+
+
+async def test_a_complaint_with_buttons_and_a_photo(
+    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
+) -> None:
+    runtime, _ = bot
+    await _say(fake, fake.text_update(RESIDENT, "2号楼门口的路灯坏了"))
+    await _say(fake, fake.press_update(RESIDENT, "complaint:category:facilities"))
+    assert fake.called("answerCallbackQuery") and fake.called("editMessageReplyMarkup")
+    await _say(fake, fake.text_update(RESIDENT, "和谐小区2号楼"))
+    photo = [
+        {"file_id": "small", "file_unique_id": "a", "width": 90, "height": 90},
+        {"file_id": "big-file-id", "file_unique_id": "b", "width": 900, "height": 900},
+    ]
+    await _say(fake, fake.message_update(RESIDENT, photo=photo))
+    await _say(fake, fake.press_update(RESIDENT, "complaint:photos_done"))
+    await _say(fake, fake.press_update(RESIDENT, "complaint:skip"))
+    await _say(fake, fake.press_update(RESIDENT, "complaint:privacy:named"))
+    done = await _say(fake, fake.press_update(RESIDENT, "complaint:submit"))
+    assert "已受理" in done[0]["text"]
+    async with runtime.sessions() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    assert ticket.photos == ["big-file-id"] and ticket.grid == "hx-1"
+    await _deliver(runtime)
+    alert = fake.sent(STAFF_CHAT)[-1]
+    assert ticket.number in alert["text"] and ("签收", f"staff:claim:{ticket.id}") in fake.buttons(
+        alert
+    )
+
+
+async def test_staff_claim_and_reply_reach_the_resident(
+    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
+) -> None:
+    runtime, _ = bot
+    async with runtime.sessions.begin() as session:
+        await staff.create_staff(
+            session, username="zhang", role="staff", password_hash=None, now=datetime.now(UTC),
+            telegram_id=STAFF_USER,
+        )  # fmt: skip
+    await _say(fake, fake.press_update(RESIDENT, "handoff:start"))
+    await _say(fake, fake.text_update(RESIDENT, "想问问社区食堂几点开门"))
+    await _say(fake, fake.press_update(RESIDENT, "handoff:confirm"))
+    number = await _one(runtime, select(Ticket.number))
+    claimed = len(fake.sent(STAFF_USER))
+    fake.push(fake.text_update(STAFF_USER, f"/claim {number}"))
+    await fake.wait_for(lambda: len(fake.sent(STAFF_USER)) > claimed)
+    assert "已签收" in fake.texts(STAFF_USER)[-1]
+    fake.push(fake.text_update(STAFF_USER, f"/reply {number} 午餐11点开始，欢迎来"))
+    await fake.wait_for(lambda: any("已回复" in t for t in fake.texts(STAFF_USER)))
+    await _deliver(runtime)
+    assert any("午餐11点开始" in t for t in fake.texts(RESIDENT))
+    # A resident typing a staff command gets the normal resident answer.
+    answer = await _say(fake, fake.text_update(RESIDENT, f"/claim {number}"))
+    assert "不认识这个指令" in answer[0]["text"]
+
+
+async def test_a_crisis_alerts_the_staff_chat_within_two_seconds(
+    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
+) -> None:
+    runtime, _ = bot
+    stop = asyncio.Event()
+    sender = asyncio.create_task(Sender(runtime.sessions, runtime.channels).run(stop))
+    try:
+        started = asyncio.get_running_loop().time()
+        fake.push(fake.text_update(RESIDENT, "我真的不想活了"))
+        await fake.wait_for(lambda: any("紧急" in t for t in fake.texts(STAFF_CHAT)), seconds=2)
+        assert asyncio.get_running_loop().time() - started < 2
+        assert "12356" in fake.texts(RESIDENT)[-1]
+    finally:
+        stop.set()
+        await sender
+
+
+async def test_unsupported_content_edits_and_groups(
+    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
+) -> None:
+    sticker = {"file_id": "s", "file_unique_id": "s", "width": 1, "height": 1, "is_animated": False,
+               "is_video": False, "type": "regular"}  # fmt: skip
+    reply = await _say(fake, fake.message_update(RESIDENT, sticker=sticker))
+    assert "文字" in reply[0]["text"]
+    edited = fake.text_update(RESIDENT, "改一下")
+    edited["edited_message"] = edited.pop("message") | {"edit_date": 1}
+    reply = await _say(fake, edited)
+    assert "文字" in reply[0]["text"]
+    group = -2002
+    fake.push(fake.text_update(RESIDENT, "大家好", chat_type="group", chat_id=group))
+    fake.push(
+        fake.text_update(RESIDENT, "@linli_test_bot 我家漏水", chat_type="group", chat_id=group)
+    )
+    await fake.wait_for(lambda: len(fake.sent(group)) >= 1)
+    await asyncio.sleep(0.2)
+    assert len(fake.sent(group)) == 1 and "私聊" in fake.texts(group)[0]
+
+
+async def test_rate_limits_are_obeyed_and_blocked_residents_marked(
+    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
+) -> None:
+    runtime, _ = bot
+    await _say(fake, fake.text_update(RESIDENT, "你好"))
+    await _say(fake, fake.text_update(2002, "你好"), count=0)
+    await fake.wait_for(lambda: len(fake.sent(2002)) >= 1)
+    async with runtime.sessions.begin() as session:
+        from storage import outbox
+
+        for user in (RESIDENT, 2002):
+            resident = (
+                await session.execute(select(Resident).where(Resident.external_id == str(user)))
+            ).scalar_one()
+            await outbox.enqueue(
+                session, channel="telegram", recipient=str(user), resident_id=resident.id,
+                payload={"text": "通知：周六停水", "buttons": []}, dedupe_key=f"notice:{user}",
+                now=datetime.now(UTC),
+            )  # fmt: skip
+    fake.fail("sendMessage", Failure(429, "Too Many Requests: retry after 3", 3, str(RESIDENT)))
+    fake.fail("sendMessage", Failure(403, "Forbidden: bot was blocked by the user", None, "2002"))
+    clock = [datetime.now(UTC)]
+    sender = Sender(runtime.sessions, runtime.channels, clock=lambda: clock[0])
+    await sender.run_once()
+    rows = {r.recipient: r for r in await _all(runtime, select(Outbox))}
+    assert rows[str(RESIDENT)].state == "pending" and rows["2002"].state == "unreachable"
+    assert rows[str(RESIDENT)].not_before >= clock[0] + timedelta(seconds=3)
+    assert await sender.run_once() == 0  # waits as told
+    clock[0] += timedelta(seconds=4)
+    await sender.run_once()
+    assert "通知：周六停水" in fake.texts(RESIDENT)[-1]
+    blocked = await _one(runtime, select(Resident.reachable).where(Resident.external_id == "2002"))
+    assert blocked is False
+
+
+async def _one(runtime: Runtime, statement: Any) -> Any:
+    async with runtime.sessions() as session:
+        return (await session.execute(statement)).scalar_one()
+
+
+async def _all(runtime: Runtime, statement: Any) -> list[Any]:
+    async with runtime.sessions() as session:
+        return list((await session.execute(statement)).scalars().all())
+
+
+Client = TestClient[Any, Any]
+
+
+@pytest.fixture
+async def hook(
+    sqlite_url: str,
+    fake: FakeTelegram,
+    services: Services,
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+) -> AsyncIterator[tuple[Runtime, TelegramChannel, Client]]:
+    """The service with Telegram in webhook mode, served by our aiohttp app."""
+    settings = _settings(
+        sqlite_url, fake, webhook_url="https://linli.example.org", webhook_secret="s3cret-token"
+    )
+    runtime = await build_runtime(settings, upgrade=False, services=services)
+    channel = start_telegram(runtime)
+    assert channel is not None
+    client = await aiohttp_client(create_web_app(runtime, channel))
+    await channel.start()
+    yield runtime, channel, client
+    await channel.stop()
+    await runtime.close()
+
+
+async def test_webhook_is_registered_checked_and_idempotent(
+    hook: tuple[Runtime, TelegramChannel, Client], fake: FakeTelegram
+) -> None:
+    runtime, channel, client = hook
+    registered = fake.called("setWebhook")[0]
+    assert registered["url"].startswith("https://linli.example.org/telegram/")
+    assert fake.token not in registered["url"] and registered["secret_token"] == "s3cret-token"
+    assert set(eval(registered["allowed_updates"])) == {
+        "message",
+        "edited_message",
+        "callback_query",
+    }
+    assert not fake.called("getUpdates")
+
+    update = fake.text_update(RESIDENT, "我真的不想活了")
+    wrong = await client.post(channel.path, json=update, headers={SECRET_HEADER: "nope"})
+    assert wrong.status == 403
+    assert (
+        fake.sent(RESIDENT) == []
+        and await _one(runtime, select(func.count()).select_from(Ticket)) == 0
+    )
+    for _ in range(2):  # Telegram retries a delivery it thinks failed
+        response = await client.post(
+            channel.path, json=update, headers={SECRET_HEADER: "s3cret-token"}
+        )
+        assert response.status == 200
+    assert await _one(runtime, select(func.count()).select_from(Ticket)) == 1
+    assert len(fake.sent(RESIDENT)) == 1 and "12356" in fake.texts(RESIDENT)[0]
