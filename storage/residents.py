@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -130,6 +130,11 @@ async def forget_resident(session: AsyncSession, *, resident_id: int) -> int:
     phone, location and photos; queued messages to them are dropped. Returns how many
     tickets were anonymised."""
     own = select(Ticket.id).where(Ticket.resident_id == resident_id).scalar_subquery()
+    numbers = (
+        (await session.execute(select(Ticket.number).where(Ticket.resident_id == resident_id)))
+        .scalars()
+        .all()
+    )
     await session.execute(
         update(TicketEvent)
         .where(TicketEvent.ticket_id.in_(own), TicketEvent.actor_type == "resident")
@@ -149,9 +154,11 @@ async def forget_resident(session: AsyncSession, *, resident_id: int) -> int:
         )
         .execution_options(synchronize_session=False)
     )
+    # Queued messages to them, and staff alerts that quote their words.
+    alerts = [f"new-ticket:{number}" for number in numbers]
     await session.execute(
         delete(Outbox)
-        .where(Outbox.resident_id == resident_id)
+        .where(or_(Outbox.resident_id == resident_id, Outbox.dedupe_key.in_(alerts)))
         .execution_options(synchronize_session=False)
     )
     await session.execute(
