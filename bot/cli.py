@@ -33,6 +33,15 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true")
     ask.add_argument("-k", type=int, default=3, help="how many entries (default 3)")
 
+    staff = commands.add_parser("staff", help="manage staff accounts")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_commands.add_parser("add", help="add a staff account")
+    add.add_argument("name", help="login name")
+    add.add_argument("--role", choices=("admin", "staff", "counselor", "grid"), required=True)
+    add.add_argument("--telegram-id", type=int, help="numeric Telegram user id")
+    add.add_argument("--grid", help="the grid of a grid worker (e.g. hx-1)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
     database = commands.add_parser("db", help="database administration")
     db_commands = database.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
@@ -68,6 +77,8 @@ async def _async_main(args: argparse.Namespace, settings: Settings) -> None:
         await app.serve(settings, role=args.role, out=sys.stdout)
     elif args.command == "chat":
         await _chat(settings, user=args.user, locale=args.lang, json_mode=args.json)
+    elif args.command == "staff":
+        await _add_staff(settings, args)
     elif args.command == "db":
         from storage import db, migrate
 
@@ -77,6 +88,42 @@ async def _async_main(args: argparse.Namespace, settings: Settings) -> None:
         finally:
             await engine.dispose()
         print(f"Database is up to date: {settings.database_url_safe}")
+
+
+async def _add_staff(settings: Settings, args: argparse.Namespace) -> None:
+    import getpass
+
+    from bot.passwords import MIN_LENGTH, hash_password
+    from storage import db, migrate, staff
+    from storage.models import utcnow
+
+    if args.role == "grid" and not args.grid:
+        raise SystemExit("a grid worker needs --grid")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {args.name} (at least {MIN_LENGTH} characters): ")
+    if len(password) < MIN_LENGTH:
+        raise SystemExit(f"the password needs at least {MIN_LENGTH} characters")
+    engine = db.create_engine(settings.database_url)
+    try:
+        await migrate.upgrade(engine)
+        sessions = db.session_factory(engine)
+        async with sessions.begin() as session:
+            if await staff.get_staff_by_username(session, args.name) is not None:
+                raise SystemExit(f"there is already a staff account {args.name!r}")
+            await staff.create_staff(
+                session,
+                username=args.name,
+                role=args.role,
+                password_hash=hash_password(password),
+                now=utcnow(),
+                telegram_id=args.telegram_id,
+                grid=args.grid,
+            )
+    finally:
+        await engine.dispose()
+    print(f"Added {args.role} {args.name!r}.")
 
 
 async def _chat(settings: Settings, *, user: str, locale: str | None, json_mode: bool) -> None:

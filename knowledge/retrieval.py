@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -28,6 +29,7 @@ SYNONYMS = HERE / "synonyms.yaml"
 STOPWORDS = HERE / "stopwords.txt"
 KEYWORD_REPEAT = 2  # keywords count twice: they are the topic's most distinctive words
 SUM_SHARE = 0.1  # how much the other matching phrasings of an entry add to its best one
+SEARCH_DEPTH = 3  # matches computed per question (callers take what they need)
 BIGRAM_WEIGHT = 0.35  # Chinese character-pair BM25, added to the word BM25 (tuned on dev)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
@@ -77,9 +79,14 @@ class Analyzer:
         stopwords = frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
         return cls(tokenizer, synonyms, phrases, stopwords)
 
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - one analyzer per process
+    def _simplified(self, text: str) -> str:
+        # The router, the classifier and retrieval all start from the same normalised text.
+        return self._t2s.convert(normalize(text))
+
     def tokens(self, text: str) -> list[str]:
         """The retrieval tokens of `text`."""
-        text = self._t2s.convert(normalize(text))
+        text = self._simplified(text)
         for phrase, canonical in self._phrases:
             if phrase in text:
                 text = text.replace(phrase, f" {canonical} ")
@@ -97,7 +104,7 @@ class Analyzer:
     def bigrams(self, text: str) -> list[str]:
         """Chinese character pairs of the text: they still match when jieba cuts a typo or an
         unusual word differently from the knowledge base."""
-        text = self._t2s.convert(normalize(text))
+        text = self._simplified(text)
         pairs: list[str] = []
         for run in _CJK_RUN.findall(text):
             pairs.extend(run[i : i + 2] for i in range(len(run) - 1))
@@ -106,7 +113,7 @@ class Analyzer:
     def words(self, text: str) -> list[str]:
         """The text's words for the intent classifier: normalised, simplified, cut by the
         same jieba tokenizer, question words kept (they tell a question from a report)."""
-        text = self._t2s.convert(normalize(text))
+        text = self._simplified(text)
         return features(self._tokenizer.lcut(text), text)
 
 
@@ -281,7 +288,15 @@ class FaqIndex:
         }
 
     def search(self, text: str, k: int = 3) -> list[Match]:
-        """The `k` best entries, best first."""
+        """The `k` best entries, best first. Results are remembered for recent questions: the
+        router and the answer look up the same message."""
+        return list(self._cached(text, max(k, SEARCH_DEPTH))[:k])
+
+    @functools.lru_cache(maxsize=512)  # noqa: B019 - one index per process, kept for its life
+    def _cached(self, text: str, k: int) -> tuple[Match, ...]:
+        return tuple(self._search(text, k))
+
+    def _search(self, text: str, k: int) -> list[Match]:
         lowered = text.lower()
         languages = [
             lang for lang, pattern in (("zh", _CJK), ("en", _LATIN)) if pattern.search(lowered)

@@ -182,3 +182,17 @@ def test_ask_json_lists_entries_with_scores(sqlite_url: str) -> None:
     assert first["matches"][0]["faq_id"] == "low-income" and first["matches"][0]["answered"]
     assert len(first["matches"]) == 2 and first["matches"][0]["confidence"] > 0.35
     assert not any(m["answered"] for m in second["matches"])
+
+
+def test_staff_add_with_a_telegram_id(sqlite_url: str) -> None:
+    args = ["staff", "add", "zhang", "--role", "grid", "--grid", "hx-1", "--telegram-id", "777",
+            "--password-stdin"]  # fmt: skip
+    added = _run(args, sqlite_url, stdin="long-enough-password\n")
+    assert added.returncode == 0, added.stderr
+    assert "Added grid 'zhang'" in added.stdout
+    again = _run(args, sqlite_url, stdin="long-enough-password\n")
+    assert again.returncode != 0 and "already" in again.stderr
+    short = _run(
+        ["staff", "add", "li", "--role", "staff", "--password-stdin"], sqlite_url, "short\n"
+    )
+    assert short.returncode != 0 and "at least 8" in short.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from storage.models import Outbox, Resident, Ticket
 from tests.fake_telegram import Failure, FakeTelegram
 
 RESIDENT, STAFF_USER, STAFF_CHAT = 1001, 777, -100500
+Client = TestClient[Any, Any]
 
 
 @pytest.fixture
@@ -46,16 +48,44 @@ def _settings(sqlite_url: str, fake: FakeTelegram, **extra: object) -> Settings:
     )
 
 
-@pytest.fixture
+@dataclass
+class Bot:
+    """The running service with Telegram, and how updates reach it in its mode."""
+
+    runtime: Runtime
+    channel: TelegramChannel
+    push: Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@pytest.fixture(params=["polling", "webhook"])
 async def bot(
-    sqlite_url: str, fake: FakeTelegram, services: Services
-) -> AsyncIterator[tuple[Runtime, TelegramChannel]]:
-    """The service with Telegram in long-polling mode."""
-    runtime = await build_runtime(_settings(sqlite_url, fake), upgrade=False, services=services)
+    request: pytest.FixtureRequest,
+    sqlite_url: str,
+    fake: FakeTelegram,
+    services: Services,
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+) -> AsyncIterator[Bot]:
+    """The service with Telegram by long polling, or by a webhook on our aiohttp app."""
+    extra = {}
+    if request.param == "webhook":
+        extra = {"webhook_url": "https://linli.example.org", "webhook_secret": "s3cret-token"}
+    runtime = await build_runtime(
+        _settings(sqlite_url, fake, **extra), upgrade=False, services=services
+    )
     channel = start_telegram(runtime)
     assert channel is not None
+    client = await aiohttp_client(create_web_app(runtime, channel))
     await channel.start()
-    yield runtime, channel
+
+    async def push(update: dict[str, Any]) -> None:
+        if channel.webhook:
+            headers = {SECRET_HEADER: "s3cret-token"}
+            response = await client.post(channel.path, json=update, headers=headers)
+            assert response.status == 200
+        else:
+            fake.push(update)
+
+    yield Bot(runtime, channel, push)
     await channel.stop()
     await runtime.close()
 
@@ -65,43 +95,44 @@ async def _deliver(runtime: Runtime) -> None:
     await Sender(runtime.sessions, runtime.channels).run_once()
 
 
-async def _say(fake: FakeTelegram, update: dict[str, Any], count: int = 1) -> list[dict[str, Any]]:
-    """Push an update and wait for `count` more messages to the resident."""
+async def _say(
+    bot: Bot, fake: FakeTelegram, update: dict[str, Any], count: int = 1
+) -> list[dict[str, Any]]:
+    """Deliver an update and wait for `count` more messages to the resident."""
     before = len(fake.sent(RESIDENT))
-    fake.push(update)
+    await bot.push(update)
     await fake.wait_for(lambda: len(fake.sent(RESIDENT)) >= before + count)
     return fake.sent(RESIDENT)[before:]
 
 
 async def test_start_shows_welcome_privacy_and_a_menu_of_short_buttons(
-    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
+    bot: Bot, fake: FakeTelegram
 ) -> None:
-    sent = await _say(fake, fake.text_update(RESIDENT, "/start"), count=3)
+    sent = await _say(bot, fake, fake.text_update(RESIDENT, "/start"), count=3)
     assert "邻里" in sent[0]["text"] and "Telegram 是境外服务" in sent[1]["text"]
     menu = fake.buttons(sent[2])
     assert ("反映问题", "menu:complaint") in menu
     assert all(len(data.encode()) <= 64 and data.isascii() for _, data in menu)
     assert all("parse_mode" not in fields for fields in sent)
-    assert [m for m, _ in fake.calls][:2] == ["getMe", "deleteWebhook"]
+    setup = [m for m, _ in fake.calls][:2]
+    assert setup == (["getMe", "setWebhook"] if bot.channel.webhook else ["getMe", "deleteWebhook"])
 
 
-async def test_a_complaint_with_buttons_and_a_photo(
-    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
-) -> None:
-    runtime, _ = bot
-    await _say(fake, fake.text_update(RESIDENT, "2号楼门口的路灯坏了"))
-    await _say(fake, fake.press_update(RESIDENT, "complaint:category:facilities"))
+async def test_a_complaint_with_buttons_and_a_photo(bot: Bot, fake: FakeTelegram) -> None:
+    runtime = bot.runtime
+    await _say(bot, fake, fake.text_update(RESIDENT, "2号楼门口的路灯坏了"))
+    await _say(bot, fake, fake.press_update(RESIDENT, "complaint:category:facilities"))
     assert fake.called("answerCallbackQuery") and fake.called("editMessageReplyMarkup")
-    await _say(fake, fake.text_update(RESIDENT, "和谐小区2号楼"))
+    await _say(bot, fake, fake.text_update(RESIDENT, "和谐小区2号楼"))
     photo = [
         {"file_id": "small", "file_unique_id": "a", "width": 90, "height": 90},
         {"file_id": "big-file-id", "file_unique_id": "b", "width": 900, "height": 900},
     ]
-    await _say(fake, fake.message_update(RESIDENT, photo=photo))
-    await _say(fake, fake.press_update(RESIDENT, "complaint:photos_done"))
-    await _say(fake, fake.press_update(RESIDENT, "complaint:skip"))
-    await _say(fake, fake.press_update(RESIDENT, "complaint:privacy:named"))
-    done = await _say(fake, fake.press_update(RESIDENT, "complaint:submit"))
+    await _say(bot, fake, fake.message_update(RESIDENT, photo=photo))
+    await _say(bot, fake, fake.press_update(RESIDENT, "complaint:photos_done"))
+    await _say(bot, fake, fake.press_update(RESIDENT, "complaint:skip"))
+    await _say(bot, fake, fake.press_update(RESIDENT, "complaint:privacy:named"))
+    done = await _say(bot, fake, fake.press_update(RESIDENT, "complaint:submit"))
     assert "已受理" in done[0]["text"]
     async with runtime.sessions() as session:
         ticket = (await session.execute(select(Ticket))).scalar_one()
@@ -113,41 +144,39 @@ async def test_a_complaint_with_buttons_and_a_photo(
     )
 
 
-async def test_staff_claim_and_reply_reach_the_resident(
-    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
-) -> None:
-    runtime, _ = bot
+async def test_staff_claim_and_reply_reach_the_resident(bot: Bot, fake: FakeTelegram) -> None:
+    runtime = bot.runtime
     async with runtime.sessions.begin() as session:
         await staff.create_staff(
             session, username="zhang", role="staff", password_hash=None, now=datetime.now(UTC),
             telegram_id=STAFF_USER,
         )  # fmt: skip
-    await _say(fake, fake.press_update(RESIDENT, "handoff:start"))
-    await _say(fake, fake.text_update(RESIDENT, "想问问社区食堂几点开门"))
-    await _say(fake, fake.press_update(RESIDENT, "handoff:confirm"))
+    await _say(bot, fake, fake.press_update(RESIDENT, "handoff:start"))
+    await _say(bot, fake, fake.text_update(RESIDENT, "想问问社区食堂几点开门"))
+    await _say(bot, fake, fake.press_update(RESIDENT, "handoff:confirm"))
     number = await _one(runtime, select(Ticket.number))
     claimed = len(fake.sent(STAFF_USER))
-    fake.push(fake.text_update(STAFF_USER, f"/claim {number}"))
+    await bot.push(fake.text_update(STAFF_USER, f"/claim {number}"))
     await fake.wait_for(lambda: len(fake.sent(STAFF_USER)) > claimed)
     assert "已签收" in fake.texts(STAFF_USER)[-1]
-    fake.push(fake.text_update(STAFF_USER, f"/reply {number} 午餐11点开始，欢迎来"))
+    await bot.push(fake.text_update(STAFF_USER, f"/reply {number} 午餐11点开始，欢迎来"))
     await fake.wait_for(lambda: any("已回复" in t for t in fake.texts(STAFF_USER)))
     await _deliver(runtime)
     assert any("午餐11点开始" in t for t in fake.texts(RESIDENT))
     # A resident typing a staff command gets the normal resident answer.
-    answer = await _say(fake, fake.text_update(RESIDENT, f"/claim {number}"))
+    answer = await _say(bot, fake, fake.text_update(RESIDENT, f"/claim {number}"))
     assert "不认识这个指令" in answer[0]["text"]
 
 
 async def test_a_crisis_alerts_the_staff_chat_within_two_seconds(
-    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
+    bot: Bot, fake: FakeTelegram
 ) -> None:
-    runtime, _ = bot
+    runtime = bot.runtime
     stop = asyncio.Event()
     sender = asyncio.create_task(Sender(runtime.sessions, runtime.channels).run(stop))
     try:
         started = asyncio.get_running_loop().time()
-        fake.push(fake.text_update(RESIDENT, "我真的不想活了"))
+        await bot.push(fake.text_update(RESIDENT, "我真的不想活了"))
         await fake.wait_for(lambda: any("紧急" in t for t in fake.texts(STAFF_CHAT)), seconds=2)
         assert asyncio.get_running_loop().time() - started < 2
         assert "12356" in fake.texts(RESIDENT)[-1]
@@ -156,20 +185,18 @@ async def test_a_crisis_alerts_the_staff_chat_within_two_seconds(
         await sender
 
 
-async def test_unsupported_content_edits_and_groups(
-    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
-) -> None:
+async def test_unsupported_content_edits_and_groups(bot: Bot, fake: FakeTelegram) -> None:
     sticker = {"file_id": "s", "file_unique_id": "s", "width": 1, "height": 1, "is_animated": False,
                "is_video": False, "type": "regular"}  # fmt: skip
-    reply = await _say(fake, fake.message_update(RESIDENT, sticker=sticker))
+    reply = await _say(bot, fake, fake.message_update(RESIDENT, sticker=sticker))
     assert "文字" in reply[0]["text"]
     edited = fake.text_update(RESIDENT, "改一下")
     edited["edited_message"] = edited.pop("message") | {"edit_date": 1}
-    reply = await _say(fake, edited)
+    reply = await _say(bot, fake, edited)
     assert "文字" in reply[0]["text"]
     group = -2002
-    fake.push(fake.text_update(RESIDENT, "大家好", chat_type="group", chat_id=group))
-    fake.push(
+    await bot.push(fake.text_update(RESIDENT, "大家好", chat_type="group", chat_id=group))
+    await bot.push(
         fake.text_update(RESIDENT, "@linli_test_bot 我家漏水", chat_type="group", chat_id=group)
     )
     await fake.wait_for(lambda: len(fake.sent(group)) >= 1)
@@ -178,11 +205,11 @@ async def test_unsupported_content_edits_and_groups(
 
 
 async def test_rate_limits_are_obeyed_and_blocked_residents_marked(
-    bot: tuple[Runtime, TelegramChannel], fake: FakeTelegram
+    bot: Bot, fake: FakeTelegram
 ) -> None:
-    runtime, _ = bot
-    await _say(fake, fake.text_update(RESIDENT, "你好"))
-    await _say(fake, fake.text_update(2002, "你好"), count=0)
+    runtime = bot.runtime
+    await _say(bot, fake, fake.text_update(RESIDENT, "你好"))
+    await _say(bot, fake, fake.text_update(2002, "你好"), count=0)
     await fake.wait_for(lambda: len(fake.sent(2002)) >= 1)
     async with runtime.sessions.begin() as session:
         from storage import outbox
@@ -220,9 +247,6 @@ async def _one(runtime: Runtime, statement: Any) -> Any:
 async def _all(runtime: Runtime, statement: Any) -> list[Any]:
     async with runtime.sessions() as session:
         return list((await session.execute(statement)).scalars().all())
-
-
-Client = TestClient[Any, Any]
 
 
 @pytest.fixture
