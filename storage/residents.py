@@ -115,6 +115,14 @@ async def mark_unreachable(session: AsyncSession, *, resident_id: int) -> None:
     )
 
 
+async def find(session: AsyncSession, *, channel: str, external_id: str) -> Resident | None:
+    """A resident by channel identity."""
+    result = await session.execute(
+        select(Resident).where(Resident.channel == channel, Resident.external_id == external_id)
+    )
+    return result.scalar_one_or_none()
+
+
 async def get_resident(session: AsyncSession, resident_id: int) -> Resident | None:
     """A resident by id."""
     return await session.get(Resident, resident_id)

@@ -23,7 +23,8 @@ from bot.outbox import RetryAfter as Retry
 from handlers import staff_chat
 from handlers.i18n import pick_locale
 from handlers.types import Incoming, Location, Reply
-from storage.models import Staff
+from storage import outbox, residents
+from storage.models import Staff, utcnow
 from storage.outbox import OutboxMessage
 
 if TYPE_CHECKING:
@@ -126,8 +127,33 @@ class TelegramChannel:
             if incoming is None:
                 return
             replies = list((await self.runtime.engine.handle(incoming)).replies)
-        for reply in replies:
-            await send(self.app.bot, chat.id, reply)
+        await self._answer(update, chat.id, replies)
+
+    async def _answer(self, update: Update, chat_id: int, replies: list[Reply]) -> None:
+        """Send the replies; a blocked bot marks the resident unreachable, any other failure
+        leaves the unsent replies in the outbox to be retried — nothing is dropped."""
+        for number, reply in enumerate(replies):
+            result = await deliver(self.app.bot, chat_id, reply)
+            if isinstance(result, Sent):
+                continue
+            async with self.runtime.sessions.begin() as session:
+                resident = await residents.find(session, channel=CHANNEL, external_id=str(chat_id))
+                if isinstance(result, Unreachable):
+                    if resident is not None:
+                        await residents.mark_unreachable(session, resident_id=resident.id)
+                    return
+                for later, rest in enumerate(replies[number:], number):
+                    await outbox.enqueue(
+                        session,
+                        channel=CHANNEL,
+                        recipient=str(chat_id),
+                        resident_id=resident.id if resident else None,
+                        payload=rest.as_dict(),
+                        dedupe_key=f"reply:{update.update_id}:{later}",
+                        priority=outbox.PRIORITY_HIGH,
+                        now=utcnow(),
+                    )
+            return
 
     async def _staff_answer(self, update: Update) -> list[Reply] | None:
         """Staff commands and buttons, for staff recognised by their numeric Telegram id."""

@@ -298,3 +298,28 @@ async def test_webhook_is_registered_checked_and_idempotent(
         assert response.status == 200
     assert await _one(runtime, select(func.count()).select_from(Ticket)) == 1
     assert len(fake.sent(RESIDENT)) == 1 and "12356" in fake.texts(RESIDENT)[0]
+
+
+async def test_a_reply_that_cannot_be_sent_waits_in_the_outbox(
+    bot: Bot, fake: FakeTelegram
+) -> None:
+    runtime = bot.runtime
+    await _say(bot, fake, fake.text_update(RESIDENT, "你好"))
+    fake.fail("sendMessage", Failure(502, "Bad Gateway", chat_id=str(RESIDENT)))
+    await bot.push(fake.text_update(RESIDENT, "/help"))
+    pending = select(func.count()).select_from(Outbox).where(Outbox.channel == "telegram")
+    await _eventually(lambda: _one(runtime, pending), 1)
+    await _deliver(runtime)
+    assert "我可以帮您" in fake.texts(RESIDENT)[-1]
+    fake.fail("sendMessage", Failure(403, "Forbidden: bot was blocked by the user"))
+    await bot.push(fake.text_update(RESIDENT, "/help"))
+    reachable = select(Resident.reachable).where(Resident.external_id == str(RESIDENT))
+    await _eventually(lambda: _one(runtime, reachable), False)
+
+
+async def _eventually(query: Callable[[], Awaitable[Any]], expected: Any) -> None:
+    for _ in range(250):
+        if await query() == expected:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never became {expected!r}")
