@@ -98,8 +98,10 @@ class FakeTelegram:
         return {"update_id": next(self._update_ids),
                 "message": self._message(user, "private", None, "zh-hans", **content)}  # fmt: skip
 
-    def press_update(self, user: int, data: str, *, message_id: int = 1) -> dict[str, Any]:
-        """An update for a pressed inline button."""
+    def press_update(
+        self, user: int, data: str, *, message_id: int = 1, chat_id: int | None = None
+    ) -> dict[str, Any]:
+        """An update for a pressed inline button (in the user's private chat by default)."""
         return {
             "update_id": next(self._update_ids),
             "callback_query": {
@@ -109,7 +111,9 @@ class FakeTelegram:
                 "data": data,
                 "message": {
                     "message_id": message_id, "date": int(time.time()),
-                    "chat": {"id": user, "type": "private"}, "from": BOT, "text": "…",
+                    "chat": {"id": chat_id or user,
+                             "type": "private" if chat_id is None else "supergroup"},
+                    "from": BOT, "text": "…",
                 },
             },
         }  # fmt: skip

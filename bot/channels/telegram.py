@@ -119,7 +119,14 @@ class TelegramChannel:
         if chat is None or update.effective_user is None:
             return
         if chat.type != ChatType.PRIVATE:
-            await self._in_group(update)
+            # Staff commands work in a private chat or in the configured staff chat only.
+            staff_replies = None
+            if chat.id == self.runtime.settings.staff_chat_id:
+                staff_replies = await self._staff_answer(update)
+            for reply in staff_replies or []:
+                await send(self.app.bot, chat.id, reply)
+            if staff_replies is None:
+                await self._in_group(update)
             return
         replies = await self._staff_answer(update)
         if replies is None:

@@ -142,6 +142,16 @@ async def test_a_complaint_with_buttons_and_a_photo(bot: Bot, fake: FakeTelegram
     assert ticket.number in alert["text"] and ("签收", f"staff:claim:{ticket.id}") in fake.buttons(
         alert
     )
+    # Claim from the staff chat: only someone on the staff list can.
+    await bot.push(fake.press_update(4040, f"staff:claim:{ticket.id}", chat_id=STAFF_CHAT))
+    async with runtime.sessions.begin() as session:
+        await staff.create_staff(
+            session, username="li", role="grid", grid="hx-1", password_hash=None,
+            now=datetime.now(UTC), telegram_id=STAFF_USER,
+        )  # fmt: skip
+    await bot.push(fake.press_update(STAFF_USER, f"staff:claim:{ticket.id}", chat_id=STAFF_CHAT))
+    await fake.wait_for(lambda: any("已签收" in t for t in fake.texts(STAFF_CHAT)))
+    assert await _one(runtime, select(Ticket.status)) == "assigned"
 
 
 async def test_staff_claim_and_reply_reach_the_resident(bot: Bot, fake: FakeTelegram) -> None:
