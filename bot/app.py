@@ -8,7 +8,7 @@ import secrets
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
@@ -197,6 +197,7 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
 
     loop.add_signal_handler(signal.SIGHUP, reload)
     runner: web.AppRunner | None = None
+    scheduler: Any = None
     workers: list[asyncio.Task[None]] = []
     telegram = start_telegram(runtime) if role in ("all", "web") else None
     try:
@@ -212,13 +213,20 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
             await telegram.start()
             mode = "webhook" if telegram.webhook else "long polling"
             print(f"Telegram: @{telegram.bot_username} ({mode})", file=out, flush=True)
-        if role in ("all", "scheduler") and runtime.channels:
-            sender = Sender(runtime.sessions, runtime.channels)
-            workers.append(asyncio.create_task(sender.run(stop)))
+        if role in ("all", "scheduler"):
+            from bot.scheduler import build_scheduler
+
+            scheduler = build_scheduler(runtime)
+            scheduler.start()
+            if runtime.channels:
+                sender = Sender(runtime.sessions, runtime.channels)
+                workers.append(asyncio.create_task(sender.run(stop)))
         log.info("serving role=%s database=%s", role, settings.database_url_safe)
         await stop.wait()
     finally:
         stop.set()
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         for worker in workers:
             await worker
         if telegram is not None:

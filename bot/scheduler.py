@@ -1,0 +1,73 @@
+"""Work on a clock (APScheduler 3, inside `linli serve` or a `--role scheduler` process): each
+job is an idempotent sweep over the database in a transaction of its own, so a restart or a
+second scheduler does no harm."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import Runtime
+from handlers import sweeps
+from handlers.context import Services
+from storage import updates
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+Sweep = Callable[[AsyncSession, Services], Awaitable[int]]
+UPDATE_KEYS_KEPT = timedelta(days=7)  # no channel redelivers an update after days
+
+
+async def _escalate(session: AsyncSession, services: Services) -> int:
+    return await sweeps.escalate_overdue(session, services, now=utcnow())
+
+
+async def _close_surveys(session: AsyncSession, services: Services) -> int:
+    return await sweeps.close_unanswered(session, services, now=utcnow())
+
+
+async def _forget_update_keys(session: AsyncSession, services: Services) -> int:
+    return await updates.forget_updates_before(session, cutoff=utcnow() - UPDATE_KEYS_KEPT)
+
+
+# name → (sweep, minutes between runs)
+JOBS: dict[str, tuple[Sweep, int]] = {
+    "escalate_overdue_tickets": (_escalate, 10),
+    "close_unanswered_surveys": (_close_surveys, 60),
+    "forget_old_update_keys": (_forget_update_keys, 360),
+}
+
+
+async def run_job(runtime: Runtime, name: str) -> int:
+    """Run one sweep now, in its own transaction; errors are logged, never raised."""
+    sweep, _ = JOBS[name]
+    try:
+        async with runtime.sessions.begin() as session:
+            changed = await sweep(session, runtime.services)
+    except Exception:
+        log.exception("scheduled job %s failed; it runs again at its next time", name)
+        return 0
+    if changed:
+        log.info("scheduled job %s changed %d row(s)", name, changed)
+    return changed
+
+
+def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
+    """A scheduler with every sweep; the caller starts and shuts it down."""
+    scheduler = AsyncIOScheduler(timezone=runtime.settings.tz)
+    for name, (_, minutes) in JOBS.items():
+        scheduler.add_job(
+            run_job,
+            "interval",
+            minutes=minutes,
+            args=(runtime, name),
+            id=name,
+            coalesce=True,
+            max_instances=1,
+        )
+    return scheduler
