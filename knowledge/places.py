@@ -26,31 +26,6 @@ class Slot:
 
 
 @dataclass(frozen=True, slots=True)
-class CounselingRoom:
-    """The community counselling room: where it is, when it opens, how bookings work."""
-
-    name_zh: str
-    name_en: str
-    address_zh: str
-    address_en: str
-    phone: str
-    hours_zh: str
-    hours_en: str
-    cost_zh: str
-    cost_en: str
-    reply_days: int
-    slots: tuple[Slot, ...]
-
-    def text(self, field: str, locale: str) -> str:
-        """A bilingual field (`name`, `address`, `hours`, `cost`) in the resident's language."""
-        return str(getattr(self, f"{field}_{'en' if locale == 'en' else 'zh'}"))
-
-    def slot(self, slot_id: str) -> Slot | None:
-        """A time window by id."""
-        return next((s for s in self.slots if s.id == slot_id), None)
-
-
-@dataclass(frozen=True, slots=True)
 class Office:
     """An office or place that handles a service."""
 
@@ -69,6 +44,32 @@ class Office:
 
 
 @dataclass(frozen=True, slots=True)
+class CounselingRoom:
+    """The community counselling room: its office entry, what it costs, how bookings work."""
+
+    office: Office
+    cost_zh: str
+    cost_en: str
+    reply_days: int
+    slots: tuple[Slot, ...]
+
+    @property
+    def phone(self) -> str:
+        """The room's phone number."""
+        return self.office.phone
+
+    def text(self, field: str, locale: str) -> str:
+        """`cost` from here; `name`, `address`, `hours` from the room's office entry."""
+        if field == "cost":
+            return self.cost_en if locale == "en" else self.cost_zh
+        return self.office.text(field, locale)
+
+    def slot(self, slot_id: str) -> Slot | None:
+        """A time window by id."""
+        return next((s for s in self.slots if s.id == slot_id), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Places:
     """Everything places.yaml describes."""
 
@@ -84,19 +85,21 @@ def load_places(knowledge_dir: Path | None = None) -> Places:
     source = override if override and override.is_file() else PACKAGED
     data: Any = load_yaml(source.read_text("utf-8"))
     try:
-        room = dict(data["counseling_room"])
-        slots = tuple(Slot(str(s["id"]), str(s["zh"]), str(s["en"])) for s in room.pop("slots"))
-        if not slots:
-            raise ValueError("counseling_room.slots is empty")
-        counseling = CounselingRoom(
-            **{k: str(v) for k, v in room.items() if k != "reply_days"},
-            reply_days=int(room.get("reply_days", 2)),
-            slots=slots,
-        )
         offices = {
             str(key): Office(id=str(key), **{k: str(v) for k, v in value.items()})
             for key, value in (data.get("offices") or {}).items()
         }
+        room = data["counseling_room"]
+        slots = tuple(Slot(str(s["id"]), str(s["zh"]), str(s["en"])) for s in room["slots"])
+        if not slots:
+            raise ValueError("counseling_room.slots is empty")
+        counseling = CounselingRoom(
+            office=offices[str(room["office"])],
+            cost_zh=str(room["cost_zh"]),
+            cost_en=str(room["cost_en"]),
+            reply_days=int(room.get("reply_days", 2)),
+            slots=slots,
+        )
         return Places(
             community_zh=str(data["community"]["name_zh"]),
             community_en=str(data["community"]["name_en"]),
