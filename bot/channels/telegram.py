@@ -37,6 +37,7 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 UNSUPPORTED = ("sticker", "voice", "video", "video_note", "audio", "document", "animation",
                "contact", "poll", "dice")  # fmt: skip
+CONCURRENT_UPDATES = 8
 SHORT_LABEL = 4  # buttons with labels this short share a row (ratings 1–5)
 
 
@@ -55,7 +56,9 @@ class TelegramChannel:
             .token(settings.telegram_token.get_secret_value())
             .base_url(base)
             .base_file_url(base.replace("/bot", "/file/bot"))
-            .concurrent_updates(8)
+            .concurrent_updates(CONCURRENT_UPDATES)
+            # One connection per update in flight, so replies do not queue behind each other.
+            .connection_pool_size(CONCURRENT_UPDATES)
         )
         if self.webhook:
             builder = builder.updater(None)
