@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
     knowledge_dir: Path | None = None
+    retention_days: int = Field(default=365, ge=1)  # closed tickets, then anonymised
+    sensitive_retention_days: int = Field(default=180, ge=1)  # crisis and counselling tickets
     log_level: str = "INFO"
 
     @field_validator("timezone")

@@ -9,18 +9,22 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Runtime
 from handlers import sweeps
+from handlers.access import SENSITIVE_KINDS
 from handlers.context import Services
-from storage import updates
-from storage.models import utcnow
+from storage import residents, updates
+from storage.models import Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
 Sweep = Callable[[AsyncSession, Services], Awaitable[int]]
 UPDATE_KEYS_KEPT = timedelta(days=7)  # no channel redelivers an update after days
+DRAFTS_KEPT = timedelta(days=7)  # a flow left unfinished this long is forgotten
+RETENTION = "anonymise_old_tickets"  # daily; needs the settings, so not a plain sweep
 
 
 async def _escalate(session: AsyncSession, services: Services) -> int:
@@ -35,20 +39,42 @@ async def _forget_update_keys(session: AsyncSession, services: Services) -> int:
     return await updates.forget_updates_before(session, cutoff=utcnow() - UPDATE_KEYS_KEPT)
 
 
+async def _clear_drafts(session: AsyncSession, services: Services) -> int:
+    return await residents.clear_stale_drafts(session, before=utcnow() - DRAFTS_KEPT)
+
+
 # name → (sweep, minutes between runs)
 JOBS: dict[str, tuple[Sweep, int]] = {
     "escalate_overdue_tickets": (_escalate, 10),
     "close_unanswered_surveys": (_close_surveys, 60),
     "forget_old_update_keys": (_forget_update_keys, 360),
+    "clear_stale_drafts": (_clear_drafts, 360),
 }
+
+
+async def _retention(runtime: Runtime) -> int:
+    """Anonymise closed tickets past their retention (safety.md §4.4): 365 days, and 180 for
+    crisis and counselling tickets, unless the settings say otherwise."""
+    settings, now = runtime.settings, utcnow()
+    sensitive = Ticket.kind.in_(SENSITIVE_KINDS)
+    ended = Ticket.status.in_(("closed", "rejected", "merged"))
+    due = or_(
+        and_(~sensitive, Ticket.closed_at < now - timedelta(days=settings.retention_days)),
+        and_(sensitive, Ticket.closed_at < now - timedelta(days=settings.sensitive_retention_days)),
+    )
+    async with runtime.sessions.begin() as session:
+        return await residents.anonymise_tickets(session, and_(ended, due))
 
 
 async def run_job(runtime: Runtime, name: str) -> int:
     """Run one sweep now, in its own transaction; errors are logged, never raised."""
-    sweep, _ = JOBS[name]
     try:
-        async with runtime.sessions.begin() as session:
-            changed = await sweep(session, runtime.services)
+        if name == RETENTION:
+            changed = await _retention(runtime)
+        else:
+            sweep, _ = JOBS[name]
+            async with runtime.sessions.begin() as session:
+                changed = await sweep(session, runtime.services)
     except Exception:
         log.exception("scheduled job %s failed; it runs again at its next time", name)
         return 0
@@ -60,7 +86,8 @@ async def run_job(runtime: Runtime, name: str) -> int:
 def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     """A scheduler with every sweep; the caller starts and shuts it down."""
     scheduler = AsyncIOScheduler(timezone=runtime.settings.tz)
-    for name, (_, minutes) in JOBS.items():
+    schedule = {name: minutes for name, (_, minutes) in JOBS.items()} | {RETENTION: 24 * 60}
+    for name, minutes in schedule.items():
         scheduler.add_job(
             run_job,
             "interval",

@@ -137,31 +137,12 @@ async def forget_resident(session: AsyncSession, *, resident_id: int) -> int:
     Tickets stay for the community's statistics but lose the resident link, their words,
     phone, location and photos; queued messages to them are dropped. Returns how many
     tickets were anonymised."""
-    own = select(Ticket.id).where(Ticket.resident_id == resident_id).scalar_subquery()
     numbers = (
         (await session.execute(select(Ticket.number).where(Ticket.resident_id == resident_id)))
         .scalars()
         .all()
     )
-    await session.execute(
-        update(TicketEvent)
-        .where(TicketEvent.ticket_id.in_(own), TicketEvent.actor_type == "resident")
-        .values(body=ANONYMISED, data={})
-        .execution_options(synchronize_session=False)
-    )
-    result = await session.execute(
-        update(Ticket)
-        .where(Ticket.resident_id == resident_id)
-        .values(
-            resident_id=None,
-            summary=ANONYMISED,
-            contact_phone=None,
-            location=None,
-            photos=[],
-            anonymous=True,
-        )
-        .execution_options(synchronize_session=False)
-    )
+    anonymised = await anonymise_tickets(session, Ticket.resident_id == resident_id)
     # Queued messages to them, and staff alerts that quote their words.
     alerts = [f"new-ticket:{number}" for number in numbers]
     await session.execute(
@@ -172,6 +153,44 @@ async def forget_resident(session: AsyncSession, *, resident_id: int) -> int:
     await session.execute(
         delete(Resident)
         .where(Resident.id == resident_id)
+        .execution_options(synchronize_session=False)
+    )
+    return anonymised
+
+
+async def anonymise_tickets(session: AsyncSession, which: Any) -> int:
+    """Strip the tickets matching `which` of the resident link, their words, phone, location
+    and photos (the figures stay). Returns how many tickets changed."""
+    chosen = select(Ticket.id).where(which, Ticket.summary != ANONYMISED).scalar_subquery()
+    await session.execute(
+        update(TicketEvent)
+        .where(TicketEvent.ticket_id.in_(chosen), TicketEvent.actor_type == "resident")
+        .values(body=ANONYMISED, data={})
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(
+        update(Ticket)
+        .where(Ticket.id.in_(chosen))
+        .values(
+            resident_id=None,
+            summary=ANONYMISED,
+            contact_phone=None,
+            location=None,
+            photos=[],
+            anonymous=True,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def clear_stale_drafts(session: AsyncSession, *, before: datetime) -> int:
+    """Forget half-finished flows untouched since `before`: a draft holds what a resident
+    typed, and chat text outside tickets is not kept (safety.md §4.4)."""
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.flow.is_not(None), Conversation.updated_at < before)
+        .values(flow=None, step=None, data={}, updated_at=before)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
