@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import passwords
 from bot.config import Settings
-from bot.outbox import ChannelSender, Sender
+from bot.outbox import ChannelSender, QuietHours, Sender, SenderPolicy
 from handlers.context import Services
 from handlers.engine import Engine
 from handlers.i18n import Texts
@@ -172,12 +172,13 @@ def start_telegram(runtime: Runtime) -> TelegramChannel | None:
     """The Telegram channel when a token is set; its outbox senders join the runtime."""
     if runtime.settings.telegram_token is None:
         return None
-    from bot.channels.telegram import StaffChatSender, TelegramChannel, TelegramSender
+    from bot.channels.telegram import Pacer, StaffChatSender, TelegramChannel, TelegramSender
 
     channel = TelegramChannel(runtime)
-    runtime.channels.append(TelegramSender(channel.app.bot))
+    pacer = Pacer()  # one budget for the bot, whoever sends
+    runtime.channels.append(TelegramSender(channel.app.bot, pacer))
     if runtime.settings.staff_chat_id is not None:
-        runtime.channels.append(StaffChatSender(channel.app.bot, runtime))
+        runtime.channels.append(StaffChatSender(channel.app.bot, runtime, pacer))
     return channel
 
 
@@ -219,7 +220,10 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
             scheduler = build_scheduler(runtime)
             scheduler.start()
             if runtime.channels:
-                sender = Sender(runtime.sessions, runtime.channels)
+                quiet = QuietHours.parse(settings.quiet_hours, settings.tz)
+                sender = Sender(
+                    runtime.sessions, runtime.channels, policy=SenderPolicy(quiet=quiet)
+                )
                 workers.append(asyncio.create_task(sender.run(stop)))
         log.info("serving role=%s database=%s", role, settings.database_url_safe)
         await stop.wait()

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
     knowledge_dir: Path | None = None
+    quiet_hours: str = Field(default="21:30-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     retention_days: int = Field(default=365, ge=1)  # closed tickets, then anonymised
     sensitive_retention_days: int = Field(default=180, ge=1)  # crisis and counselling tickets
     log_level: str = "INFO"

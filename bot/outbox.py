@@ -7,8 +7,9 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,6 +18,8 @@ from storage.models import utcnow
 from storage.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
+
+STAFF_CHANNEL = "staff"  # staff alerts are never held for the night
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +62,37 @@ class ChannelSender(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class QuietHours:
+    """The night, in the community's time zone, when residents get only what cannot wait."""
+
+    start: time
+    end: time
+    tz: ZoneInfo
+
+    @classmethod
+    def parse(cls, text: str, tz: ZoneInfo) -> QuietHours:
+        """From "21:30-08:00"."""
+        start, _, end = text.partition("-")
+        return cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()), tz)
+
+    def until(self, now: datetime) -> datetime | None:
+        """When the quiet ends, if `now` is inside it; else None."""
+        local = now.astimezone(self.tz)
+        clock = local.time()
+        inside = (
+            self.start <= clock or clock < self.end
+            if self.start > self.end
+            else self.start <= clock < self.end
+        )
+        if not inside:
+            return None
+        morning = datetime.combine(local.date(), self.end, tzinfo=self.tz)
+        return morning if morning > local else morning + timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
 class SenderPolicy:
-    """How hard the sender tries."""
+    """How hard the sender tries, and when it holds back."""
 
     lease: timedelta = timedelta(seconds=60)
     batch: int = 20
@@ -68,6 +100,10 @@ class SenderPolicy:
     first_backoff: timedelta = timedelta(seconds=5)
     max_backoff: timedelta = timedelta(hours=1)
     idle_sleep: float = 1.0
+    quiet: QuietHours | None = None
+    # Messages to residents at this priority or below wait for the morning in quiet hours;
+    # staff replies and crisis alerts do not.
+    quiet_priority: int = outbox.PRIORITY_NORMAL
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential wait after the `attempts`-th failure, capped."""
@@ -103,8 +139,27 @@ class Sender:
                 limit=self.policy.batch,
             )
         for message in claimed:
+            morning = self._held_until(message)
+            if morning is not None:
+                async with self._sessions.begin() as session:
+                    await outbox.retry_later(
+                        session,
+                        message_id=message.id,
+                        not_before=morning,
+                        error="quiet hours",
+                        count_attempt=False,
+                    )
+                continue
             await self._deliver(message)
         return len(claimed)
+
+    def _held_until(self, message: OutboxMessage) -> datetime | None:
+        quiet = self.policy.quiet
+        if quiet is None or message.channel == STAFF_CHANNEL:
+            return None
+        if message.priority > self.policy.quiet_priority:
+            return None
+        return quiet.until(self._clock())
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep delivering until `stop` is set; sleep briefly when nothing is due."""

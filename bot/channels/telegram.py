@@ -4,10 +4,13 @@ Telegram chats."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
 import secrets
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -287,17 +290,62 @@ async def send(bot: Any, chat_id: int | str, reply: Reply) -> None:
         await bot.send_message(chat_id=chat_id, text=piece, reply_markup=markup)
 
 
+class Pacer:
+    """Telegram's limits for one bot: about 30 messages a second in all, one a second to a
+    private chat, twenty a minute to a group. Per process; the outbox claims keep several
+    processes from sending the same message, not from sharing these budgets."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        per_bot: float = 1 / 30,
+        per_chat: float = 1.0,
+        per_group: float = 3.0,
+    ) -> None:
+        self._clock = clock
+        self._gaps = (per_bot, per_chat, per_group)
+        self._next_any = 0.0
+        self._next_chat: dict[str, float] = {}
+
+    def chat_wait(self, chat_id: int | str) -> float:
+        """Seconds before this chat may get another message (0 when it may now)."""
+        return max(0.0, self._next_chat.get(str(chat_id), 0.0) - self._clock())
+
+    async def slot(self, chat_id: int | str) -> None:
+        """Wait for the bot-wide pace, then book the send for this chat."""
+        per_bot, per_chat, per_group = self._gaps
+        now = self._clock()
+        if self._next_any > now:
+            await asyncio.sleep(self._next_any - now)
+            now = self._clock()
+        self._next_any = now + per_bot
+        gap = per_group if str(chat_id).startswith("-") else per_chat
+        self._next_chat[str(chat_id)] = now + gap
+
+
+async def paced(bot: Any, pacer: Pacer, chat_id: int | str, reply: Reply) -> DeliveryResult:
+    """Deliver within Telegram's limits: a chat still in its pause is asked to wait."""
+    wait = pacer.chat_wait(chat_id)
+    if wait > 0:
+        return Retry(wait)
+    await pacer.slot(chat_id)
+    return await deliver(bot, chat_id, reply)
+
+
 class TelegramSender:
     """Delivers outbox messages to Telegram residents (recipient = their chat id)."""
 
     channel = CHANNEL
 
-    def __init__(self, bot: Any) -> None:
+    def __init__(self, bot: Any, pacer: Pacer | None = None) -> None:
         self.bot = bot
+        self.pacer = pacer or Pacer()
 
     async def send(self, message: OutboxMessage) -> DeliveryResult:
         """One delivery, with Telegram's answers mapped to the outbox's outcomes."""
-        return await deliver(self.bot, message.recipient, Reply.from_dict(message.payload))
+        reply = Reply.from_dict(message.payload)
+        return await paced(self.bot, self.pacer, message.recipient, reply)
 
 
 class StaffChatSender:
@@ -305,9 +353,10 @@ class StaffChatSender:
 
     channel = "staff"
 
-    def __init__(self, bot: Any, runtime: Runtime) -> None:
+    def __init__(self, bot: Any, runtime: Runtime, pacer: Pacer | None = None) -> None:
         self.bot = bot
         self.runtime = runtime
+        self.pacer = pacer or Pacer()
 
     async def send(self, message: OutboxMessage) -> DeliveryResult:
         """Route by recipient: `staff:<id>` to that person when they use Telegram."""
@@ -319,7 +368,7 @@ class StaffChatSender:
                 chat_id = member.telegram_id
         if chat_id is None:
             return Failed("no staff chat configured")
-        return await deliver(self.bot, chat_id, Reply.from_dict(message.payload))
+        return await paced(self.bot, self.pacer, chat_id, Reply.from_dict(message.payload))
 
 
 async def deliver(bot: Any, chat_id: int | str, reply: Reply) -> DeliveryResult:

@@ -243,6 +243,8 @@ async def test_rate_limits_are_obeyed_and_blocked_residents_marked(
     assert rows[str(RESIDENT)].not_before >= clock[0] + timedelta(seconds=3)
     assert await sender.run_once() == 0  # waits as told
     clock[0] += timedelta(seconds=4)
+    pacer = runtime.channels[0].pacer  # type: ignore[attr-defined]
+    await asyncio.sleep(pacer.chat_wait(RESIDENT))  # Telegram's one-a-second per chat
     await sender.run_once()
     assert "通知：周六停水" in fake.texts(RESIDENT)[-1]
     blocked = await _one(runtime, select(Resident.reachable).where(Resident.external_id == "2002"))
