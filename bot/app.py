@@ -200,21 +200,25 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
     runner: web.AppRunner | None = None
     scheduler: Any = None
     workers: list[asyncio.Task[None]] = []
-    telegram = start_telegram(runtime) if role in ("all", "web") else None
+    receives = role in ("all", "web")  # residents' updates: web chat and Telegram
+    sends = role in ("all", "scheduler")  # the outbox sender and the scheduled sweeps
+    telegram = start_telegram(runtime)  # a scheduler needs the bot to send, not to receive
     try:
         await ensure_first_admin(runtime, lambda text: print(text, file=out, flush=True))
-        if role in ("all", "web"):
+        if receives:
             runner = web.AppRunner(create_web_app(runtime, telegram), access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, settings.http_host, settings.http_port)
             await site.start()
             url = f"http://{settings.http_host}:{settings.http_port}"
             print(f"Linli is running: chat at {url}/  (Ctrl-C stops)", file=out, flush=True)
-        if telegram is not None:
+        if telegram is not None and receives:
             await telegram.start()
             mode = "webhook" if telegram.webhook else "long polling"
             print(f"Telegram: @{telegram.bot_username} ({mode})", file=out, flush=True)
-        if role in ("all", "scheduler"):
+        elif telegram is not None:
+            await telegram.app.initialize()
+        if sends:
             from bot.scheduler import build_scheduler
 
             scheduler = build_scheduler(runtime)

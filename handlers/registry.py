@@ -9,7 +9,8 @@
   6. the active flow continues at its named step;
   7. photos and locations outside a flow are explained;
   8. the router picks a feature for free text — last, because it is the catch-all that
-     always answers (its `other` intent is the fallback offering the menu and a person).
+     always answers (its `other` intent is the fallback offering the menu and a person);
+     when two routes are about equally likely, the resident is asked (the clarify flow).
 """
 
 from __future__ import annotations

@@ -196,3 +196,32 @@ def test_staff_add_with_a_telegram_id(sqlite_url: str) -> None:
         ["staff", "add", "li", "--role", "staff", "--password-stdin"], sqlite_url, "short\n"
     )
     assert short.returncode != 0 and "at least 8" in short.stderr
+
+
+async def test_serve_runs_telegram_polling_and_stops_cleanly(tmp_path: Path) -> None:
+    from tests.fake_telegram import FakeTelegram
+
+    fake = FakeTelegram()
+    await fake.start()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'tg.db'}"
+    env = _env(url) | {
+        "LINLI_HTTP_PORT": str(_free_port()),
+        "LINLI_TELEGRAM_TOKEN": fake.token,
+        "LINLI_TELEGRAM_API_BASE": fake.base_url,
+        "LINLI_STAFF_CHAT_ID": "-100500",
+    }
+    process = await asyncio.create_subprocess_exec(
+        *LINLI, "serve", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await fake.wait_for(lambda: bool(fake.called("getUpdates")), seconds=60)
+        fake.push(fake.text_update(1001, "/start"))
+        await fake.wait_for(lambda: len(fake.sent(1001)) >= 3, seconds=30)
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+        await fake.stop()
+    assert process.returncode == 0, stderr.decode()
+    assert "Telegram: @linli_test_bot (long polling)" in stdout.decode()
+    assert "隐私说明" in fake.texts(1001)[1]
