@@ -42,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--grid", help="the grid of a grid worker (e.g. hx-1)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
 
+    notice = commands.add_parser("broadcast", help="send a notice to many residents")
+    notice.add_argument("--text", help="the notice")
+    notice.add_argument("--audience", default="all", help="all, grid:<id> or tag:<name>")
+    notice.add_argument("--at", help='send later, local time "YYYY-MM-DD HH:MM"')
+    notice.add_argument("--wait", action="store_true", help="show progress until it is out")
+    notice.add_argument("--progress", type=int, metavar="ID", help="show a notice's progress")
+    notice.add_argument("--cancel", type=int, metavar="ID", help="stop a notice")
+
     database = commands.add_parser("db", help="database administration")
     db_commands = database.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
@@ -77,6 +85,10 @@ async def _async_main(args: argparse.Namespace, settings: Settings) -> None:
         await app.serve(settings, role=args.role, out=sys.stdout)
     elif args.command == "chat":
         await _chat(settings, user=args.user, locale=args.lang, json_mode=args.json)
+    elif args.command == "broadcast":
+        from bot.broadcast_cli import run as broadcast
+
+        await broadcast(settings, args)
     elif args.command == "staff":
         await _add_staff(settings, args)
     elif args.command == "db":

@@ -16,7 +16,7 @@ from bot.app import Runtime
 from handlers import sweeps
 from handlers.access import SENSITIVE_KINDS
 from handlers.context import Services
-from storage import residents, updates
+from storage import broadcasts, residents, updates
 from storage.models import Ticket, utcnow
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,23 @@ async def _forget_update_keys(session: AsyncSession, services: Services) -> int:
     return await updates.forget_updates_before(session, cutoff=utcnow() - UPDATE_KEYS_KEPT)
 
 
+async def _send_due_broadcasts(session: AsyncSession, services: Services) -> int:
+    now = utcnow()
+    return sum(
+        [
+            await broadcasts.fan_out(session, b, now=now)
+            for b in await broadcasts.due(session, now=now)
+        ]
+    )
+
+
 async def _clear_drafts(session: AsyncSession, services: Services) -> int:
     return await residents.clear_stale_drafts(session, before=utcnow() - DRAFTS_KEPT)
 
 
 # name → (sweep, minutes between runs)
 JOBS: dict[str, tuple[Sweep, int]] = {
+    "send_due_broadcasts": (_send_due_broadcasts, 1),
     "escalate_overdue_tickets": (_escalate, 10),
     "close_unanswered_surveys": (_close_surveys, 60),
     "forget_old_update_keys": (_forget_update_keys, 360),

@@ -225,3 +225,31 @@ async def test_serve_runs_telegram_polling_and_stops_cleanly(tmp_path: Path) -> 
     assert process.returncode == 0, stderr.decode()
     assert "Telegram: @linli_test_bot (long polling)" in stdout.decode()
     assert "隐私说明" in fake.texts(1001)[1]
+
+
+def test_broadcast_now_later_progress_and_cancel(sqlite_url: str) -> None:
+    assert _run(["chat", "--user", "reader"], sqlite_url, stdin="你好\n").returncode == 0
+    now = _run(["broadcast", "--text", "周六上午9点到12点停水", "--audience", "all"], sqlite_url)
+    assert now.returncode == 0, now.stderr
+    assert "Notice 1 to all, now." in now.stdout and "0/1" in now.stdout
+    later = _run(
+        [
+            "broadcast",
+            "--text",
+            "下周二免费体检",
+            "--audience",
+            "tag:elderly",
+            "--at",
+            "2030-01-01 09:00",
+        ],
+        sqlite_url,
+    )
+    assert (
+        "Notice 2 to tag:elderly, 2030-01-01 09:00." in later.stdout and "scheduled" in later.stdout
+    )
+    cancelled = _run(["broadcast", "--cancel", "1"], sqlite_url)
+    assert "1 message(s) will not be sent" in cancelled.stdout
+    progress = _run(["broadcast", "--progress", "1"], sqlite_url)
+    assert "cancelled" in progress.stdout
+    bad = _run(["broadcast", "--text", "x", "--audience", "building:3"], sqlite_url)
+    assert bad.returncode != 0 and "audience must be" in bad.stderr
