@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Runtime
-from handlers import sweeps
+from handlers import checkin, sweeps
 from handlers.access import SENSITIVE_KINDS
 from handlers.context import Services
 from storage import broadcasts, residents, updates
@@ -49,6 +49,10 @@ async def _send_due_broadcasts(session: AsyncSession, services: Services) -> int
     )
 
 
+async def _check_in(session: AsyncSession, services: Services) -> int:
+    return await checkin.sweep(session, services, now=utcnow())
+
+
 async def _clear_drafts(session: AsyncSession, services: Services) -> int:
     return await residents.clear_stale_drafts(session, before=utcnow() - DRAFTS_KEPT)
 
@@ -56,6 +60,7 @@ async def _clear_drafts(session: AsyncSession, services: Services) -> int:
 # name → (sweep, minutes between runs)
 JOBS: dict[str, tuple[Sweep, int]] = {
     "send_due_broadcasts": (_send_due_broadcasts, 1),
+    "senior_check_ins": (_check_in, 10),
     "escalate_overdue_tickets": (_escalate, 10),
     "close_unanswered_surveys": (_close_surveys, 60),
     "forget_old_update_keys": (_forget_update_keys, 360),

@@ -15,7 +15,18 @@
 
 from __future__ import annotations
 
-from handlers import commands, complaint, crisis, faq, forget, handoff, psych, router, status
+from handlers import (
+    checkin,
+    commands,
+    complaint,
+    crisis,
+    faq,
+    forget,
+    handoff,
+    psych,
+    router,
+    status,
+)
 from handlers.context import KEEP, Flow, Outcome, Step, Turn
 from handlers.types import Reply
 from knowledge.router import RouteDecision
@@ -33,6 +44,7 @@ COMMANDS: dict[str, Step] = {
     "lang": commands.choose_language,
     "status": status.show,
     "forget": forget.ask,
+    "checkin": checkin.offer,
 }
 
 # Plain words residents type instead of commands (compared after trimming, lower-case).
@@ -52,6 +64,8 @@ COMMAND_WORDS: dict[str, str] = {
     "删除我的数据": "forget",
     "forget me": "forget",
     "delete my data": "forget",
+    "每日问候": "checkin",
+    "daily check-in": "checkin",
 }
 
 # Buttons that work from any message, looked up by exact action first, then by prefix.
@@ -67,6 +81,7 @@ ACTIONS: dict[str, Step] = {
     "psych:hotlines": psych.show_hotlines,
     "psych:talk": psych.just_talk,
     "faq": faq.press,
+    "checkin": checkin.press,
 }
 
 FLOWS: dict[str, Flow] = {

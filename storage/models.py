@@ -297,3 +297,20 @@ class Broadcast(Base):
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CheckIn(Base):
+    """A senior's daily check-in (独居老人关爱): asked at a local time each day."""
+
+    __tablename__ = "checkins"
+
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    at: Mapped[str] = mapped_column(String(5), default="09:00")  # local HH:MM
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    asked_on: Mapped[str | None] = mapped_column(String(10))  # local dates, YYYY-MM-DD
+    answered_on: Mapped[str | None] = mapped_column(String(10))
+    reminded_on: Mapped[str | None] = mapped_column(String(10))
+    escalated_on: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,133 @@
+"""Senior check-ins (独居老人关爱): a daily "今天身体还好吗？", one reminder when there is no
+answer, then a `checkin` ticket for the grid worker; "需要帮助" files one at once. Opting in
+and out is one tap."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers import staff_chat
+from handlers.context import Outcome, Services, Turn
+from handlers.types import Button, Reply
+from storage import outbox, tickets
+from storage.models import CheckIn, Resident
+
+REMIND_AFTER = timedelta(hours=2)
+ESCALATE_AFTER = timedelta(hours=4)
+DEFAULT_AT = "09:00"
+
+
+async def offer(turn: Turn) -> Outcome:
+    """`/checkin` or the word 每日问候: explain it and offer to turn it on (or off)."""
+    current = await turn.session.get(CheckIn, turn.resident.id)
+    if current is not None and current.active:
+        stop = turn.button("checkin.stop_button", "checkin:stop")
+        return Outcome.stay(turn.reply("checkin.already", stop, at=current.at))
+    start = turn.button("checkin.start_button", "checkin:start")
+    return Outcome.stay(
+        turn.reply("checkin.offer", start, turn.button("menu.back", "menu:open"), at=DEFAULT_AT)
+    )
+
+
+async def press(turn: Turn) -> Outcome:
+    """checkin:start / checkin:stop / checkin:ok / checkin:help."""
+    verb = (turn.msg.action or "").partition(":")[2]
+    current = await turn.session.get(CheckIn, turn.resident.id)
+    today = _today(turn.services, turn.now)
+    if verb == "start":
+        if current is None:
+            turn.session.add(CheckIn(resident_id=turn.resident.id, at=DEFAULT_AT, active=True,
+                                     created_at=turn.now))  # fmt: skip
+        else:
+            current.active = True
+        return Outcome.stay(turn.reply("checkin.started", at=current.at if current else DEFAULT_AT))
+    if current is None or not current.active:
+        return Outcome.stay(turn.reply("input.stale_button"))
+    if verb == "stop":
+        current.active = False
+        return Outcome.stay(turn.reply("checkin.stopped"))
+    if verb == "ok":
+        current.answered_on = today
+        return Outcome.stay(turn.reply("checkin.glad"))
+    if verb == "help":
+        current.answered_on = today
+        await _ticket(turn.session, turn.services, turn.resident, turn.now, urgent=True)
+        return Outcome.stay(turn.reply("checkin.helping"))
+    return Outcome.stay(turn.reply("input.stale_button"))
+
+
+async def sweep(session: AsyncSession, services: Services, *, now: datetime) -> int:
+    """Ask, remind or alert, once each per day; safe to run as often as wanted."""
+    today = _today(services, now)
+    rows = (
+        await session.execute(
+            select(CheckIn, Resident)
+            .join(Resident, Resident.id == CheckIn.resident_id)
+            .where(CheckIn.active.is_(True))
+        )
+    ).all()
+    acted = 0
+    for check, resident in rows:
+        due = _at(services, now, check.at)
+        if now < due or check.answered_on == today:
+            continue
+        if check.asked_on != today:
+            check.asked_on = today
+            await _send(session, services, resident, "checkin.ask", f"checkin:{today}:ask", now)
+        elif now >= due + REMIND_AFTER and check.reminded_on != today:
+            check.reminded_on = today
+            await _send(
+                session, services, resident, "checkin.remind", f"checkin:{today}:remind", now
+            )
+        elif now >= due + ESCALATE_AFTER and check.escalated_on != today:
+            check.escalated_on = today
+            await _ticket(session, services, resident, now, urgent=False)
+        else:
+            continue
+        acted += 1
+    return acted
+
+
+async def _send(
+    session: AsyncSession, services: Services, resident: Resident, key: str, tag: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    t, lang = services.texts, resident.locale
+    message = Reply(
+        t.get(lang, key),
+        (
+            Button(t.get(lang, "checkin.ok_button"), "checkin:ok"),
+            Button(t.get(lang, "checkin.help_button"), "checkin:help"),
+            Button(t.get(lang, "checkin.stop_button"), "checkin:stop"),
+        ),
+    )
+    await outbox.enqueue(
+        session, channel=resident.channel, recipient=resident.external_id,
+        resident_id=resident.id, payload=message.as_dict(),
+        dedupe_key=f"{tag}:{resident.id}", priority=outbox.PRIORITY_HIGH, now=now,
+    )  # fmt: skip
+
+
+async def _ticket(
+    session: AsyncSession, services: Services, resident: Resident, now: datetime, *, urgent: bool
+) -> None:
+    summary = services.texts.get("zh", "checkin.ticket_help" if urgent else "checkin.ticket_silent")
+    ticket = await tickets.create_ticket(
+        session, kind="checkin", resident_id=resident.id, summary=summary, now=now,
+        year=now.astimezone(services.timezone).year, priority=1 if urgent else 0,
+        grid=resident.grid, due_at=services.calendar.add_working_days(now, 0),
+    )  # fmt: skip
+    await staff_chat.alert_new_ticket(session, services, ticket, now)
+
+
+def _today(services: Services, now: datetime) -> str:
+    return now.astimezone(services.timezone).date().isoformat()
+
+
+def _at(services: Services, now: datetime, at: str) -> datetime:
+    local = now.astimezone(services.timezone)
+    hour, minute = (int(part) for part in at.split(":"))
+    return local.replace(hour=hour, minute=minute, second=0, microsecond=0)

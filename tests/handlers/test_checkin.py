@@ -1,0 +1,97 @@
+"""A senior's check-in day with each outcome: fine, asking for help, silence, opting out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.app import Runtime
+from handlers import checkin
+from handlers.engine import Engine
+from storage import outbox
+from storage.models import Outbox, Ticket
+from tests.chat import ResidentChat, fetch_all, texts
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MORNING = datetime(2026, 11, 27, 8, 0, tzinfo=SHANGHAI)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = MORNING
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def _setup(runtime: Runtime) -> tuple[ResidentChat, Clock]:
+    clock = Clock()
+    grandma = ResidentChat(Engine(runtime.sessions, runtime.services, clock=clock), user="nainai")
+    offer = await grandma.say("每日问候")
+    assert "09:00" in texts(offer) and grandma.labels()[0] == "开通每日问候"
+    assert "已开通" in texts(await grandma.tap("开通每日问候"))
+    return grandma, clock
+
+
+async def _sweep(runtime: Runtime, at: datetime) -> int:
+    async with runtime.sessions.begin() as session:
+        return await checkin.sweep(session, runtime.services, now=at)
+
+
+async def _messages(runtime: Runtime) -> list[str]:
+    async with runtime.sessions.begin() as session:
+        taken = await outbox.take_for_recipient(
+            session, channel="console", recipient="nainai", now=MORNING + timedelta(days=3)
+        )
+    return [m.payload["text"] for m in taken]
+
+
+async def test_a_fine_day(runtime: Runtime) -> None:
+    grandma, clock = await _setup(runtime)
+    assert await _sweep(runtime, MORNING) == 0  # not 09:00 yet
+    clock.now = MORNING + timedelta(hours=1, minutes=5)
+    assert await _sweep(runtime, clock.now) == 1
+    assert await _sweep(runtime, clock.now) == 0  # asked once a day
+    assert await _messages(runtime) == ["您好！今天身体还好吗？"]
+    assert "祝您今天愉快" in texts(await grandma.press("checkin:ok"))
+    assert await _sweep(runtime, MORNING + timedelta(hours=8)) == 0  # no reminder, no ticket
+    assert await fetch_all(runtime.sessions, select(Ticket)) == []
+
+
+async def test_silence_brings_a_reminder_then_the_grid_worker(runtime: Runtime) -> None:
+    await _setup(runtime)
+    nine = MORNING + timedelta(hours=1)
+    assert await _sweep(runtime, nine) == 1
+    assert await _sweep(runtime, nine + timedelta(hours=1)) == 0
+    assert await _sweep(runtime, nine + timedelta(hours=2)) == 1  # the reminder
+    assert await _sweep(runtime, nine + timedelta(hours=3)) == 0
+    assert await _sweep(runtime, nine + timedelta(hours=4)) == 1  # the ticket
+    assert await _sweep(runtime, nine + timedelta(hours=6)) == 0
+    assert await _messages(runtime) == [
+        "您好！今天身体还好吗？",
+        "还没收到您的回复，今天一切都好吗？",
+    ]
+    ticket = (await fetch_all(runtime.sessions, select(Ticket)))[0]
+    assert ticket.kind == "checkin" and "没有回复" in ticket.summary
+    alerts = await fetch_all(
+        runtime.sessions, select(Outbox.payload).where(Outbox.channel == "staff")
+    )
+    assert any(ticket.number in a["text"] for a in alerts)
+    assert await _sweep(runtime, nine + timedelta(days=1)) == 1  # a new day, a new greeting
+
+
+async def test_asking_for_help_files_a_ticket_at_once_and_opting_out_is_one_tap(
+    runtime: Runtime,
+) -> None:
+    grandma, clock = await _setup(runtime)
+    clock.now = MORNING + timedelta(hours=1)
+    await _sweep(runtime, clock.now)
+    assert "已经通知网格员" in texts(await grandma.press("checkin:help"))
+    ticket = (await fetch_all(runtime.sessions, select(Ticket)))[0]
+    assert ticket.kind == "checkin" and ticket.priority == 1
+    assert await _sweep(runtime, clock.now + timedelta(hours=5)) == 0  # answered: no more today
+    assert "已关闭" in texts(await grandma.press("checkin:stop"))
+    assert await _sweep(runtime, clock.now + timedelta(days=1)) == 0
+    assert "过期" in texts(await grandma.press("checkin:ok"))
