@@ -60,6 +60,7 @@ def build_services(settings: Settings) -> Services:
         grids=GridMap.load(settings.knowledge_dir),
         calendar=WorkCalendar.load(settings.knowledge_dir, tz=settings.tz),
         timezone=settings.tz,
+        retention_days=(settings.retention_days, settings.sensitive_retention_days),
     )
 
 

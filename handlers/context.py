@@ -40,6 +40,7 @@ class Services:
     grids: GridMap
     calendar: WorkCalendar
     timezone: ZoneInfo
+    retention_days: tuple[int, int] = (365, 180)  # closed tickets; crisis and counselling
 
 
 @dataclass(slots=True)

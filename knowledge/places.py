@@ -73,8 +73,14 @@ class CounselingRoom:
 class Places:
     """Everything places.yaml describes."""
 
+    def operator(self, locale: str) -> str:
+        """Who runs the bot, in the resident's language."""
+        return self.operator_en if locale == "en" else self.operator_zh
+
     community_zh: str
     community_en: str
+    operator_zh: str
+    operator_en: str
     counseling: CounselingRoom
     offices: dict[str, Office]
 
@@ -103,6 +109,8 @@ def load_places(knowledge_dir: Path | None = None) -> Places:
         return Places(
             community_zh=str(data["community"]["name_zh"]),
             community_en=str(data["community"]["name_en"]),
+            operator_zh=str(data["community"]["operator_zh"]),
+            operator_en=str(data["community"]["operator_en"]),
             counseling=counseling,
             offices=offices,
         )

@@ -22,6 +22,8 @@ async def test_start_welcomes_with_privacy_notice_and_menu(
     shown = texts(replies)
     assert "邻里" in shown
     assert "隐私" in shown and "Telegram" in shown and "删除" in shown
+    assert "示例市幸福街道和谐社区居委会" in shown  # the operator, from places.yaml
+    assert "365 天" in shown and "180 天" in shown  # the retention the scheduler enforces
     assert alice.labels() == [
         "反映问题",
         "心理支持",
