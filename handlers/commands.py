@@ -32,9 +32,14 @@ def menu_replies(turn: Turn) -> tuple[Reply, ...]:
 async def start(turn: Turn) -> Outcome:
     """Welcomes the resident, shows the short privacy notice and the main menu."""
     turn.resident.welcomed_at = turn.now
-    return Outcome.end(
-        turn.reply("start.welcome"), turn.reply("start.privacy"), *menu_replies(turn)
+    days, sensitive_days = turn.services.retention_days
+    privacy = turn.reply(
+        "start.privacy",
+        operator=turn.services.places.operator(turn.locale),
+        days=days,
+        sensitive_days=sensitive_days,
     )
+    return Outcome.end(turn.reply("start.welcome"), privacy, *menu_replies(turn))
 
 
 async def hello(turn: Turn) -> Outcome:
