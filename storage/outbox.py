@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import insert_ignoring_conflicts
@@ -187,9 +187,3 @@ async def _set(session: AsyncSession, message_id: int, **values: Any) -> None:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-
-
-async def counts_by_state(session: AsyncSession) -> dict[str, int]:
-    """How many messages are in each state (health and progress reports)."""
-    rows = await session.execute(select(Outbox.state, func.count()).group_by(Outbox.state))
-    return {state: int(count) for state, count in rows.all()}

@@ -123,11 +123,6 @@ async def find(session: AsyncSession, *, channel: str, external_id: str) -> Resi
     return result.scalar_one_or_none()
 
 
-async def get_resident(session: AsyncSession, resident_id: int) -> Resident | None:
-    """A resident by id."""
-    return await session.get(Resident, resident_id)
-
-
 ANONYMISED = "[已按居民要求删除 · deleted at the resident's request]"
 
 
