@@ -16,6 +16,7 @@ from typing import Any
 
 import bm25s
 import jieba
+import numpy as np
 import opencc
 
 from knowledge.classifier import features
@@ -204,28 +205,33 @@ class _Bm25:
     plus a tenth of all of them (several matching phrasings are more evidence than one)."""
 
     def __init__(self, documents: list[tuple[FaqEntry, list[str]]]) -> None:
-        self.owners = [entry for entry, tokens in documents if tokens]
-        corpus = [tokens for _, tokens in documents if tokens]
+        kept = [(entry, tokens) for entry, tokens in documents if tokens]
+        corpus = [tokens for _, tokens in kept]
         self.bm25 = bm25s.BM25()
         if corpus:
             self.bm25.index(corpus, show_progress=False)
         self.corpus = corpus
+        # An entry's documents are consecutive: score them per entry with numpy reductions.
+        self.entries: list[FaqEntry] = []
+        starts: list[int] = []
+        for index, (entry, _) in enumerate(kept):
+            if not self.entries or self.entries[-1].id != entry.id:
+                self.entries.append(entry)
+                starts.append(index)
+        self.starts = np.array(starts, dtype=np.int64)
 
     def scores(self, tokens: list[str]) -> dict[str, tuple[float, FaqEntry]]:
         """Entry id → (score, entry) for entries with any match."""
-        if not tokens or not self.owners:
+        if not tokens or not self.entries:
             return {}
         raw = self.bm25.get_scores(tokens)
-        best: dict[str, float] = {}
-        total: dict[str, float] = {}
-        entries: dict[str, FaqEntry] = {}
-        for index in raw.nonzero()[0]:
-            entry = self.owners[index]
-            value = float(raw[index])
-            best[entry.id] = max(best.get(entry.id, 0.0), value)
-            total[entry.id] = total.get(entry.id, 0.0) + value
-            entries[entry.id] = entry
-        return {k: (best[k] + SUM_SHARE * total[k], entries[k]) for k in best}
+        combined = np.maximum.reduceat(raw, self.starts) + SUM_SHARE * np.add.reduceat(
+            raw, self.starts
+        )
+        return {
+            self.entries[i].id: (float(combined[i]), self.entries[i])
+            for i in np.nonzero(combined)[0]
+        }
 
 
 class _LanguageIndex:
