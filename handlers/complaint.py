@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from handlers import staff_chat
+from handlers import router, staff_chat
 from handlers.context import Flow, Outcome, Turn
 from handlers.phone import mask_phone, parse_phone
 from handlers.types import Button, Reply
@@ -52,8 +52,6 @@ async def describe(turn: Turn) -> Outcome:
     """Takes the description and proposes the category the router sees in it."""
     if turn.msg.photo or not turn.text or turn.msg.action is not None:
         return FLOW.goto(DESCRIBE, turn.reply("complaint.need_description", _cancel(turn)))
-    from handlers import router  # the router imports the FAQ, which imports the handoff
-
     route = router.classify(turn.services, turn.text)
     category = route.category if route.intent == "complaint" and route.category else "other"
     turn.draft.update(description=turn.text, category=category, photos=[])

@@ -128,21 +128,16 @@ async def _alert_staff(turn: Turn, ticket: Ticket, result: CrisisResult) -> None
     )
 
 
-async def still_in_crisis(turn: Turn) -> bool:
-    """True while the resident's crisis ticket is open (staff have not closed it)."""
+async def hold(turn: Turn) -> Outcome | None:
+    """While in crisis, every message joins the urgent ticket and gets a calm, short answer.
+    None once staff have closed the ticket: the resident is free again."""
     ticket = await tickets.open_ticket_of_kind(
         turn.session, resident_id=turn.resident.id, kind=CRISIS
     )
-    return ticket is not None
-
-
-async def hold(turn: Turn) -> Outcome:
-    """While in crisis, every message joins the urgent ticket and gets a calm, short answer."""
+    if ticket is None:
+        return None
     safe = turn.msg.action == "crisis:safe" or turn.typed("crisis.safe_button")
-    ticket = await tickets.open_ticket_of_kind(
-        turn.session, resident_id=turn.resident.id, kind=CRISIS
-    )
-    if ticket is not None and (turn.text or safe):
+    if turn.text or safe:
         await tickets.add_event(
             turn.session,
             ticket=ticket,
@@ -159,4 +154,5 @@ async def hold(turn: Turn) -> Outcome:
     return Outcome.stay(turn.reply("crisis.hold", safe_button, hotlines=lines))
 
 
-FLOW = Flow(CRISIS, {HOLD: hold})
+# The registry runs the hold itself (before commands and buttons); the flow names the state.
+FLOW = Flow(CRISIS)

@@ -106,8 +106,9 @@ async def dispatch(turn: Turn) -> Outcome:
     msg, conversation = turn.msg, turn.conversation
     active = FLOWS.get(conversation.flow or "")
     if active is crisis.FLOW:
-        if await crisis.still_in_crisis(turn):
-            return await crisis.hold(turn)
+        held = await crisis.hold(turn)
+        if held is not None:
+            return held
         conversation.flow = conversation.step = None  # staff closed the crisis ticket
         active = None
     if msg.unsupported:
