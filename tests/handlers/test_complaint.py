@@ -343,3 +343,19 @@ async def test_deadlines_count_chinese_working_days(
     assert due in texts(done)
     ticket = await fetch_one(runtime.sessions, select(Ticket))
     assert ticket.due_at.astimezone(SHANGHAI).strftime("%Y-%m-%d") == due  # type: ignore[union-attr]
+
+
+async def test_an_english_resident_reports_in_english(runtime: Runtime) -> None:
+    ella = ResidentChat(runtime.engine, user="ella", locale="en")
+    await ella.say("The street light outside building 3 has been broken for a week")
+    assert "Roads & facilities" in ella.last_text and ella.labels()[0] == "Yes"
+    await ella.tap("Yes")
+    located = await ella.say("Harmony Estate building 3")
+    assert "Harmony grid 1" in texts(located)
+    await ella.tap("Skip")
+    await ella.tap("Skip")
+    summary = await ella.tap("Staff only")
+    assert "Please confirm your report" in texts(summary)
+    done = await ella.tap("Submit")
+    ticket = await fetch_one(runtime.sessions, select(Ticket))
+    assert ticket.number in texts(done) and "working day" in texts(done)
