@@ -8,6 +8,7 @@ import secrets
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aiohttp import web
@@ -183,6 +184,18 @@ def start_telegram(runtime: Runtime) -> TelegramChannel | None:
     return channel
 
 
+def sender_policy(settings: Settings) -> SenderPolicy:
+    """The outbox sender's manners from the settings: quiet hours and the claim lease."""
+    quiet = (
+        None
+        if settings.quiet_hours == "off"
+        else QuietHours.parse(settings.quiet_hours, settings.tz)
+    )
+    lease = timedelta(seconds=settings.outbox_lease_seconds)
+    # A hand-over must end well inside the lease: the rest is the margin against a slow one.
+    return SenderPolicy(quiet=quiet, lease=lease, send_timeout=lease * 0.4)
+
+
 async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
     """Run the service until Ctrl-C or SIGTERM, then stop cleanly."""
     runtime = await build_runtime(settings)
@@ -225,10 +238,7 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
             scheduler = build_scheduler(runtime)
             scheduler.start()
             if runtime.channels:
-                quiet = QuietHours.parse(settings.quiet_hours, settings.tz)
-                sender = Sender(
-                    runtime.sessions, runtime.channels, policy=SenderPolicy(quiet=quiet)
-                )
+                sender = Sender(runtime.sessions, runtime.channels, policy=sender_policy(settings))
                 workers.append(asyncio.create_task(sender.run(stop)))
         log.info("serving role=%s database=%s", role, settings.database_url_safe)
         await stop.wait()

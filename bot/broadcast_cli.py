@@ -78,7 +78,8 @@ async def _watch(sessions: async_sessionmaker[AsyncSession], number: int, *, fol
         line = (
             f"[{'#' * filled}{'.' * (BAR - filled)}] {done}/{total} "
             f"sent {counts.get('sent', 0)} · failed {counts.get('dead', 0)} "
-            f"· unreachable {counts.get('unreachable', 0)} · {notice.state}"
+            f"· unreachable {counts.get('unreachable', 0)} "
+            f"· uncertain {counts.get('uncertain', 0)} · {notice.state}"
         )
         print("\r" + line, end="", file=sys.stdout, flush=True)
         if not follow or notice.state == broadcasts.CANCELLED or (total and done == total):

@@ -65,8 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # Alembic announces each of its plugins at INFO; keep start-up output readable.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
+    # Alembic announces each of its plugins at INFO, and bm25s sets its own logger to DEBUG
+    # (each index build); keep start-up output readable.
+    for noisy in ("alembic", "bm25s"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
     if args.command == "route":
         return _route(settings, args.text, as_json=args.json)
     if args.command == "ask":

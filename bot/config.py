@@ -31,7 +31,13 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
     knowledge_dir: Path | None = None
-    quiet_hours: str = Field(default="21:30-08:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    # Residents' night (local time), when only what cannot wait reaches them; "off" for none.
+    quiet_hours: str = Field(default="21:30-08:00", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2}|off)$")
+    # How long an outbox sender's claim lasts; after a crash its rows wait this long.
+    outbox_lease_seconds: float = Field(default=15.0, ge=2.0, le=600.0)
+    # Minutes between runs of each scheduled job, overriding the defaults; 0 turns one off.
+    # E.g. LINLI_SCHEDULE='{"senior_check_ins": 5, "send_due_broadcasts": 1}'.
+    schedule: dict[str, int] = Field(default_factory=dict)
     retention_days: int = Field(default=365, ge=1)  # closed tickets, then anonymised
     sensitive_retention_days: int = Field(default=180, ge=1)  # crisis and counselling tickets
     log_level: str = "INFO"

@@ -48,13 +48,25 @@ class Failed:
     reason: str
 
 
-DeliveryResult = Sent | RetryAfter | Unreachable | Failed
+@dataclass(frozen=True, slots=True)
+class InDoubt:
+    """The channel took the request but never answered (a timeout): it may have arrived."""
+
+    reason: str
+
+
+DeliveryResult = Sent | RetryAfter | Unreachable | Failed | InDoubt
 
 
 class ChannelSender(Protocol):
     """What a push channel (Telegram, WeChat…) implements to deliver outbox messages."""
 
     channel: str
+
+    async def turn(self, message: OutboxMessage) -> float:
+        """Wait (briefly) for the message's turn within the channel's limits: 0 when it may
+        go now, else the seconds it must wait — it goes back to the queue meanwhile."""
+        ...
 
     async def send(self, message: OutboxMessage) -> DeliveryResult:
         """Deliver one message and say how it went."""
@@ -94,7 +106,11 @@ class QuietHours:
 class SenderPolicy:
     """How hard the sender tries, and when it holds back."""
 
-    lease: timedelta = timedelta(seconds=60)
+    # A claim lasts `lease`; a message is handed over only while `send_timeout` of it is left,
+    # so a live sender never sends a row its lease no longer covers. A dead sender's rows wait
+    # out the lease (the stall after a crash).
+    lease: timedelta = timedelta(seconds=15)
+    send_timeout: timedelta = timedelta(seconds=6)
     batch: int = 20
     max_attempts: int = 8
     first_backoff: timedelta = timedelta(seconds=5)
@@ -104,6 +120,10 @@ class SenderPolicy:
     # Messages to residents at this priority or below wait for the morning in quiet hours;
     # staff replies and crisis alerts do not.
     quiet_priority: int = outbox.PRIORITY_NORMAL
+    # A message that may or may not have arrived (the sender died or the channel timed out) is
+    # sent again from this priority up — a second staff reply or crisis alert is better than
+    # none — and below it is marked `uncertain`, so 10,000 residents never get a notice twice.
+    resend_in_doubt: int = outbox.PRIORITY_HIGH
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential wait after the `attempts`-th failure, capped."""
@@ -130,28 +150,53 @@ class Sender:
         """Deliver one batch of due messages; returns how many were handled."""
         if not self._channels:
             return 0
+        policy = self.policy
+        claimed_at = self._clock()
         async with self._sessions.begin() as session:
             claimed = await outbox.claim_due(
                 session,
                 channels=self._channels,
-                now=self._clock(),
-                lease=self.policy.lease,
-                limit=self.policy.batch,
+                now=claimed_at,
+                lease=policy.lease,
+                limit=policy.batch,
+                resend_in_doubt=policy.resend_in_doubt,
             )
-        for message in claimed:
+        last_hand = claimed_at + policy.lease - policy.send_timeout
+        for position, message in enumerate(claimed):
+            if self._clock() > last_hand:  # slow batch: give the rest back while it is ours
+                await self._release(claimed[position:], "lease running out")
+                break
             morning = self._held_until(message)
             if morning is not None:
-                async with self._sessions.begin() as session:
-                    await outbox.retry_later(
-                        session,
-                        message_id=message.id,
-                        not_before=morning,
-                        error="quiet hours",
-                        count_attempt=False,
-                    )
+                await self._release([message], "quiet hours", not_before=morning)
                 continue
-            await self._deliver(message)
+            # Wait for the channel's pace *before* handing over, so that the time between the
+            # hand-over record and the request on the wire (a crash there loses the message)
+            # is as short as it can be.
+            wait = await self._channels[message.channel].turn(message)
+            if wait > 0:
+                later = self._clock() + timedelta(seconds=wait)
+                await self._release([message], "channel rate limit", not_before=later)
+                continue
+            async with self._sessions.begin() as session:
+                ours = await outbox.hand(session, message, now=self._clock())
+            if ours:
+                await self._deliver(message)
         return len(claimed)
+
+    async def _release(
+        self, messages: list[OutboxMessage], reason: str, *, not_before: datetime | None = None
+    ) -> None:
+        """Put claimed, never-handed messages back in the queue without using an attempt."""
+        async with self._sessions.begin() as session:
+            for message in messages:
+                await outbox.retry_later(
+                    session,
+                    message_id=message.id,
+                    not_before=not_before or self._clock(),
+                    error=reason,
+                    count_attempt=False,
+                )
 
     def _held_until(self, message: OutboxMessage) -> datetime | None:
         quiet = self.policy.quiet
@@ -175,7 +220,10 @@ class Sender:
 
     async def _deliver(self, message: OutboxMessage) -> None:
         try:
-            result = await self._channels[message.channel].send(message)
+            async with asyncio.timeout(self.policy.send_timeout.total_seconds()):
+                result = await self._channels[message.channel].send(message)
+        except TimeoutError:
+            result = InDoubt(f"no answer within {self.policy.send_timeout.total_seconds():g}s")
         except Exception as exc:
             log.warning("outbox %s: channel %s raised %r", message.id, message.channel, exc)
             result = Failed(type(exc).__name__)
@@ -201,10 +249,12 @@ class Sender:
                 await outbox.mark_unreachable(session, message_id=message.id, error=reason)
                 if message.resident_id is not None:
                     await residents.mark_unreachable(session, resident_id=message.resident_id)
-            case Failed(reason) if message.attempts >= self.policy.max_attempts:
+            case InDoubt(reason) if message.priority < self.policy.resend_in_doubt:
+                await outbox.mark_uncertain(session, message_id=message.id, error=reason)
+            case Failed(reason) | InDoubt(reason) if message.attempts >= self.policy.max_attempts:
                 log.error("outbox %s dead after %s attempts", message.id, message.attempts)
                 await outbox.mark_dead(session, message_id=message.id, error=reason)
-            case Failed(reason):
+            case Failed(reason) | InDoubt(reason):
                 await outbox.retry_later(
                     session,
                     message_id=message.id,

@@ -99,11 +99,19 @@ async def run_job(runtime: Runtime, name: str) -> int:
     return changed
 
 
+def schedule(overrides: dict[str, int]) -> dict[str, int]:
+    """Minutes between runs of each job: the defaults, changed by the settings (0 = off)."""
+    defaults = {name: minutes for name, (_, minutes) in JOBS.items()} | {RETENTION: 24 * 60}
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise ValueError(f"LINLI_SCHEDULE names unknown jobs {unknown}; known: {sorted(defaults)}")
+    return {name: m for name, m in (defaults | overrides).items() if m > 0}
+
+
 def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     """A scheduler with every sweep; the caller starts and shuts it down."""
     scheduler = AsyncIOScheduler(timezone=runtime.settings.tz)
-    schedule = {name: minutes for name, (_, minutes) in JOBS.items()} | {RETENTION: 24 * 60}
-    for name, minutes in schedule.items():
+    for name, minutes in schedule(runtime.settings.schedule).items():
         scheduler.add_job(
             run_job,
             "interval",

@@ -228,6 +228,9 @@ class Outbox(Base):
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
+    # Set, in its own commit, just before the row is handed to its channel: a claimed row
+    # whose sender died is safe to send again only if it was never handed over.
+    handed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

@@ -19,6 +19,10 @@ PRIORITY_NORMAL = 0  # status changes, reminders
 PRIORITY_BULK = -10  # broadcasts and surveys
 
 PENDING, SENDING, SENT, DEAD, UNREACHABLE = "pending", "sending", "sent", "dead", "unreachable"
+# Handed to its channel, but the sender stopped (or the channel went silent) before it could
+# record the answer: it may have arrived. Not sent again; kept for staff to see.
+UNCERTAIN = "uncertain"
+IN_DOUBT_NOTE = "the sender stopped while handing it over; it may have been delivered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +90,30 @@ async def claim_due(
     now: datetime,
     lease: timedelta,
     limit: int,
+    resend_in_doubt: int = PRIORITY_HIGH,
 ) -> list[OutboxMessage]:
     """Atomically take up to `limit` due messages, most urgent first, for one sender.
 
-    A row whose sender died mid-delivery becomes claimable again when its lease expires.
+    A row whose sender died is claimable again when its lease expires, if it was never handed
+    to its channel. One that was handed is in doubt: at `resend_in_doubt` priority or above a
+    duplicate is better than a miss and it is sent again; below, it becomes `uncertain`.
     PostgreSQL skips rows other senders hold; SQLite runs the one UPDATE under its write lock."""
+    channels = list(channels)
+    expired = and_(Outbox.state == SENDING, Outbox.lease_until < now)
+    handed = Outbox.handed_at.is_not(None)
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.channel.in_(channels), expired, handed, Outbox.priority < resend_in_doubt)
+        .values(state=UNCERTAIN, lease_until=None, last_error=IN_DOUBT_NOTE)
+        .execution_options(synchronize_session=False)
+    )
     due = or_(
         and_(Outbox.state == PENDING, Outbox.not_before <= now),
-        and_(Outbox.state == SENDING, Outbox.lease_until < now),
+        and_(expired, or_(~handed, Outbox.priority >= resend_in_doubt)),
     )
     candidates = (
         select(Outbox.id)
-        .where(Outbox.channel.in_(list(channels)), due)
+        .where(Outbox.channel.in_(channels), due)
         .order_by(Outbox.priority.desc(), Outbox.not_before, Outbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -105,7 +121,9 @@ async def claim_due(
     statement = (
         update(Outbox)
         .where(Outbox.id.in_(candidates.scalar_subquery()))
-        .values(state=SENDING, lease_until=now + lease, attempts=Outbox.attempts + 1)
+        .values(
+            state=SENDING, lease_until=now + lease, handed_at=None, attempts=Outbox.attempts + 1
+        )
         .returning(*_COLUMNS)
         .execution_options(synchronize_session=False)
     )
@@ -144,6 +162,22 @@ async def take_for_recipient(
     return messages
 
 
+async def hand(session: AsyncSession, message: OutboxMessage, *, now: datetime) -> bool:
+    """Record that the message is about to go to its channel (commit before sending); False
+    when this sender's claim was lost, so it must not send."""
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.id == message.id,
+            Outbox.state == SENDING,
+            Outbox.attempts == message.attempts,  # a re-claim counts an attempt: our fence
+        )
+        .values(handed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def mark_sent(session: AsyncSession, *, message_id: int, now: datetime) -> None:
     """The channel accepted the message."""
     await _set(session, message_id, state=SENT, sent_at=now, lease_until=None, last_error=None)
@@ -163,6 +197,7 @@ async def retry_later(
         "state": PENDING,
         "not_before": not_before,
         "lease_until": None,
+        "handed_at": None,
         "last_error": error[:500],
     }
     if not count_attempt:
@@ -178,6 +213,11 @@ async def mark_dead(session: AsyncSession, *, message_id: int, error: str) -> No
 async def mark_unreachable(session: AsyncSession, *, message_id: int, error: str) -> None:
     """The recipient cannot be reached (blocked the bot); no retries."""
     await _set(session, message_id, state=UNREACHABLE, lease_until=None, last_error=error[:500])
+
+
+async def mark_uncertain(session: AsyncSession, *, message_id: int, error: str) -> None:
+    """The channel gave no answer in time: it may have been delivered; not sent again."""
+    await _set(session, message_id, state=UNCERTAIN, lease_until=None, last_error=error[:500])
 
 
 async def _set(session: AsyncSession, message_id: int, **values: Any) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import itertools
 import json
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,11 +40,21 @@ class Failure:
 
 @dataclass
 class FakeTelegram:
-    """The fake server; `calls` lists (method, fields) in order."""
+    """The fake server; `calls` lists (method, fields) in order. With `messages_per_second`
+    it enforces Telegram's bot-wide flood limit like the real one: a sendMessage beyond that
+    many within the last second is refused with 429 and `retry_after` (and not recorded as
+    sent; `refused` counts them)."""
 
     token: str = "123456:TEST-TOKEN"
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
+    messages_per_second: int | None = None
+    refused: int = 0
+    arrivals: list[float] = field(default_factory=list)  # monotonic time of each sendMessage
+    # From this many sendMessage calls on, each is recorded but not answered until `release`:
+    # a sender caught waiting for Telegram's answer (e.g. to be killed there).
+    stall_after: int | None = None
+    _recent: deque[float] = field(default_factory=deque)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -55,8 +66,14 @@ class FakeTelegram:
         """What LINLI_TELEGRAM_API_BASE should be."""
         return f"http://127.0.0.1:{self.port}/bot"
 
+    def release(self) -> None:
+        """Answer the stalled calls and stop stalling."""
+        self.stall_after = None
+        self._released.set()
+
     async def start(self) -> None:
         """Listen on a free loopback port."""
+        self._released = asyncio.Event()
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app)
@@ -163,7 +180,17 @@ class FakeTelegram:
             return web.json_response(unauthorized, status=401)
         method = request.match_info["method"]
         fields = {k: str(v) for k, v in (await request.post()).items()}
+        if method == "sendMessage" and self._flooded():
+            self.refused += 1
+            body = {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
+                    "description": "Too Many Requests: retry after 1"}  # fmt: skip
+            return web.json_response(body, status=429)
         self.calls.append((method, fields))
+        if method == "sendMessage":
+            self.arrivals.append(time.monotonic())
+        stalled = self.stall_after is not None and len(self.sent()) > self.stall_after
+        if method == "sendMessage" and stalled:
+            await self._released.wait()
         failure = self._failure(method, fields)
         if failure is not None:
             body: dict[str, Any] = {
@@ -177,6 +204,17 @@ class FakeTelegram:
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(fields)})
         return web.json_response({"ok": True, "result": self._result(method, fields)})
+
+    def _flooded(self) -> bool:
+        if self.messages_per_second is None:
+            return False
+        now = time.monotonic()
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= self.messages_per_second:
+            return True
+        self._recent.append(now)
+        return False
 
     def _failure(self, method: str, fields: dict[str, Any]) -> Failure | None:
         for failure in self.failures.get(method, []):

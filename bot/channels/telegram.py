@@ -18,10 +18,10 @@ from aiohttp import web
 from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, MessageLimit
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.outbox import DeliveryResult, Failed, Sent, Unreachable
+from bot.outbox import DeliveryResult, Failed, InDoubt, Sent, Unreachable
 from bot.outbox import RetryAfter as Retry
 from handlers import staff_chat
 from handlers.i18n import pick_locale
@@ -282,18 +282,22 @@ def split(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
     return pieces
 
 
-async def send(bot: Any, chat_id: int | str, reply: Reply) -> None:
-    """Send one reply as plain text (never a parse mode), the keyboard on its last piece."""
+async def send(bot: Any, chat_id: int | str, reply: Reply, pacer: Pacer | None = None) -> None:
+    """Send one reply as plain text (never a parse mode), the keyboard on its last piece;
+    with a pacer, each piece after the first (which had its turn) waits for one."""
     pieces = split(reply.text or "…")
     for number, piece in enumerate(pieces, 1):
+        if pacer is not None and number > 1:
+            await pacer.slot(chat_id)
         markup = keyboard(reply) if number == len(pieces) else None
         await bot.send_message(chat_id=chat_id, text=piece, reply_markup=markup)
 
 
 class Pacer:
     """Telegram's limits for one bot: about 30 messages a second in all, one a second to a
-    private chat, twenty a minute to a group. Per process; the outbox claims keep several
-    processes from sending the same message, not from sharing these budgets."""
+    private chat, twenty a minute to a group, and a pause of the whole bot after a 429. Per
+    process; the outbox claims keep several processes from sending the same message, not from
+    sharing these budgets (a second process meets 429s and obeys them)."""
 
     def __init__(
         self,
@@ -306,11 +310,27 @@ class Pacer:
         self._clock = clock
         self._gaps = (per_bot, per_chat, per_group)
         self._next_any = 0.0
+        self._paused_until = 0.0
         self._next_chat: dict[str, float] = {}
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said 429: nothing goes out for `seconds`."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def paused_for(self) -> float:
+        """Seconds left of a 429 pause (0 when not paused)."""
+        return max(0.0, self._paused_until - self._clock())
 
     def chat_wait(self, chat_id: int | str) -> float:
         """Seconds before this chat may get another message (0 when it may now)."""
         return max(0.0, self._next_chat.get(str(chat_id), 0.0) - self._clock())
+
+    async def turn(self, chat_id: int | str) -> float:
+        """Take this chat's turn (0), or say how long the bot or the chat must still wait."""
+        wait = max(self.paused_for(), self.chat_wait(chat_id))
+        if wait == 0:
+            await self.slot(chat_id)
+        return wait
 
     async def slot(self, chat_id: int | str) -> None:
         """Wait for the bot-wide pace, then book the send for this chat."""
@@ -324,15 +344,6 @@ class Pacer:
         self._next_chat[str(chat_id)] = now + gap
 
 
-async def paced(bot: Any, pacer: Pacer, chat_id: int | str, reply: Reply) -> DeliveryResult:
-    """Deliver within Telegram's limits: a chat still in its pause is asked to wait."""
-    wait = pacer.chat_wait(chat_id)
-    if wait > 0:
-        return Retry(wait)
-    await pacer.slot(chat_id)
-    return await deliver(bot, chat_id, reply)
-
-
 class TelegramSender:
     """Delivers outbox messages to Telegram residents (recipient = their chat id)."""
 
@@ -342,10 +353,14 @@ class TelegramSender:
         self.bot = bot
         self.pacer = pacer or Pacer()
 
+    async def turn(self, message: OutboxMessage) -> float:
+        """Wait for the message's turn within Telegram's limits (see `Pacer.turn`)."""
+        return await self.pacer.turn(message.recipient)
+
     async def send(self, message: OutboxMessage) -> DeliveryResult:
         """One delivery, with Telegram's answers mapped to the outbox's outcomes."""
         reply = Reply.from_dict(message.payload)
-        return await paced(self.bot, self.pacer, message.recipient, reply)
+        return await deliver(self.bot, message.recipient, reply, self.pacer)
 
 
 class StaffChatSender:
@@ -358,28 +373,45 @@ class StaffChatSender:
         self.runtime = runtime
         self.pacer = pacer or Pacer()
 
+    async def turn(self, message: OutboxMessage) -> float:
+        """Wait for the turn of the chat the alert goes to (see `Pacer.turn`)."""
+        chat_id = await self._chat(message)
+        return 0.0 if chat_id is None else await self.pacer.turn(chat_id)
+
     async def send(self, message: OutboxMessage) -> DeliveryResult:
-        """Route by recipient: `staff:<id>` to that person when they use Telegram."""
-        chat_id: int | None = self.runtime.settings.staff_chat_id
+        """Deliver the alert to its chat; without one configured it cannot go anywhere."""
+        chat_id = await self._chat(message)
+        if chat_id is None:
+            return Failed("no staff chat configured")
+        return await deliver(self.bot, chat_id, Reply.from_dict(message.payload), self.pacer)
+
+    async def _chat(self, message: OutboxMessage) -> int | None:
+        """`staff:<id>` goes to that person when they use Telegram; the rest to the staff chat."""
         if message.recipient.startswith("staff:") and message.recipient[6:].isdigit():
             async with self.runtime.sessions() as session:
                 member = await session.get(Staff, int(message.recipient[6:]))
             if member is not None and member.telegram_id:
-                chat_id = member.telegram_id
-        if chat_id is None:
-            return Failed("no staff chat configured")
-        return await paced(self.bot, self.pacer, chat_id, Reply.from_dict(message.payload))
+                return member.telegram_id
+        return self.runtime.settings.staff_chat_id
 
 
-async def deliver(bot: Any, chat_id: int | str, reply: Reply) -> DeliveryResult:
-    """Send and translate Telegram's answer: 429 waits, 403 means unreachable."""
+async def deliver(
+    bot: Any, chat_id: int | str, reply: Reply, pacer: Pacer | None = None
+) -> DeliveryResult:
+    """Send and translate Telegram's answer: 429 waits (and pauses the pacer's whole bot),
+    403 means unreachable, a timeout leaves it in doubt (the message may have arrived)."""
     try:
-        await send(bot, chat_id, reply)
+        await send(bot, chat_id, reply, pacer)
     except RetryAfter as exc:
         wait = exc.retry_after
-        return Retry(wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        if pacer is not None:
+            pacer.pause(seconds)
+        return Retry(seconds)
     except Forbidden as exc:
         return Unreachable(str(exc)[:200])
+    except TimedOut:
+        return InDoubt("Telegram did not answer in time")
     except TelegramError as exc:
         return Failed(type(exc).__name__)
     return Sent()

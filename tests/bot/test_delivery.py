@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.error import RetryAfter as TelegramRetryAfter
 
-from bot.channels.telegram import Pacer
-from bot.outbox import DeliveryResult, QuietHours, Sender, SenderPolicy, Sent
+from bot.channels.telegram import Pacer, TelegramSender
+from bot.outbox import DeliveryResult, QuietHours, RetryAfter, Sender, SenderPolicy, Sent
 from storage import db, outbox
 from storage.models import Outbox
 from storage.outbox import OutboxMessage
@@ -44,6 +45,9 @@ class Recorder:
     async def send(self, message: OutboxMessage) -> DeliveryResult:
         self.delivered.append(message.payload["text"])
         return Sent()
+
+    async def turn(self, message: OutboxMessage) -> float:
+        return 0.0
 
 
 @pytest.fixture
@@ -98,3 +102,22 @@ async def test_telegram_pace_per_chat_and_group() -> None:
     assert pacer.chat_wait(1001) == pytest.approx(0.5)
     await pacer.slot(-100500)
     assert pacer.chat_wait(-100500) == pytest.approx(3.0)  # 20 a minute to a group
+
+
+async def test_a_429_pauses_the_whole_bot_for_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # as the Telegram channel sets it
+    now = [100.0]
+
+    class Flooded:
+        async def send_message(self, **fields: object) -> None:
+            raise TelegramRetryAfter(timedelta(seconds=5))
+
+    sender = TelegramSender(Flooded(), Pacer(lambda: now[0]))
+    notice = OutboxMessage(1, "telegram", "1001", None, {"text": "通知"}, -10, 1, "n:1001")
+    assert await sender.turn(notice) == 0
+    assert await sender.send(notice) == RetryAfter(5.0)
+    # No other chat is tried while the bot is paused: it waits out the same pause.
+    other = OutboxMessage(2, "telegram", "1002", None, {"text": "通知"}, -10, 1, "n:1002")
+    assert await sender.turn(other) == pytest.approx(5.0)
+    now[0] += 5
+    assert await sender.turn(other) == 0

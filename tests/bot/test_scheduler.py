@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
-from bot.app import Runtime
-from bot.scheduler import JOBS, RETENTION, build_scheduler, run_job
+from bot.app import Runtime, sender_policy
+from bot.config import Settings
+from bot.scheduler import JOBS, RETENTION, build_scheduler, run_job, schedule
 from storage.models import Conversation, ProcessedUpdate, Ticket
 from tests.chat import ResidentChat, report_problem
 
@@ -86,3 +88,17 @@ async def test_an_abandoned_draft_is_forgotten_after_a_week(
     async with runtime.sessions() as session:
         conversation = (await session.execute(select(Conversation))).scalar_one()
     assert conversation.flow is None and conversation.data == {}
+
+
+def test_the_schedule_is_configurable() -> None:
+    chosen = schedule({"senior_check_ins": 5, "clear_stale_drafts": 0})
+    assert chosen["senior_check_ins"] == 5 and "clear_stale_drafts" not in chosen
+    assert chosen["escalate_overdue_tickets"] == 10 and chosen[RETENTION] == 24 * 60
+    with pytest.raises(ValueError, match="unknown jobs \\['senior_checkins'\\]"):
+        schedule({"senior_checkins": 5})
+
+
+def test_quiet_hours_can_be_turned_off() -> None:
+    assert sender_policy(Settings.from_mapping({"quiet_hours": "off"})).quiet is None
+    night = sender_policy(Settings.from_mapping({})).quiet
+    assert night is not None and (night.start.hour, night.end.hour) == (21, 8)

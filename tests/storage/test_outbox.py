@@ -41,6 +41,9 @@ class FakeChannel:
     script: list[DeliveryResult] = field(default_factory=list)
     delivered: list[str] = field(default_factory=list)
 
+    async def turn(self, message: OutboxMessage) -> float:
+        return 0.0
+
     async def send(self, message: OutboxMessage) -> DeliveryResult:
         result = self.script.pop(0) if self.script else Sent()
         if isinstance(result, Sent):
@@ -190,6 +193,90 @@ async def test_a_crashed_senders_rows_are_reclaimed_after_the_lease(
     assert channel.delivered == ["hello"]
     row = await _row(sessions, "hello")
     assert (row.state, row.attempts) == ("sent", 2)
+
+
+async def test_a_message_a_dead_sender_handed_over_is_not_sent_twice_unless_urgent(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _queue(sessions, "notice", priority=outbox.PRIORITY_BULK)
+    await _queue(sessions, "crisis alert", priority=outbox.PRIORITY_URGENT)
+    await _queue(sessions, "status")
+    async with sessions.begin() as session:  # a sender claims all three…
+        claimed = await outbox.claim_due(
+            session, channels=["fake"], now=START, lease=LEASE, limit=10
+        )
+    for message in claimed:  # …hands two to the channel, and dies before any answer
+        if message.dedupe_key != "status":
+            async with sessions.begin() as session:
+                assert await outbox.hand(session, message, now=START)
+    clock = Clock()
+    clock.advance(seconds=61)
+    channel = FakeChannel()
+    assert await Sender(sessions, [channel], clock=clock).run_once() == 2
+    # Never handed: safe to send. The alert may have arrived, but a second one is better than
+    # none. The notice may have arrived too: it is left for staff to see, not sent again.
+    assert channel.delivered == ["crisis alert", "status"]
+    row = await _row(sessions, "notice")
+    assert (row.state, row.last_error) == ("uncertain", outbox.IN_DOUBT_NOTE)
+
+
+async def test_a_sender_that_lost_its_claim_does_not_send(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _queue(sessions, "hello")
+    async with sessions.begin() as session:
+        (slow,) = await outbox.claim_due(
+            session, channels=["fake"], now=START, lease=LEASE, limit=1
+        )
+    later = START + LEASE + timedelta(seconds=1)
+    async with sessions.begin() as session:  # its lease ran out; another sender took the row
+        (fast,) = await outbox.claim_due(
+            session, channels=["fake"], now=later, lease=LEASE, limit=1
+        )
+    async with sessions.begin() as session:
+        assert not await outbox.hand(session, slow, now=later)
+        assert await outbox.hand(session, fast, now=later)
+
+
+async def test_a_slow_batch_gives_back_what_its_lease_no_longer_covers(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    for n in range(3):
+        await _queue(sessions, f"m{n}")
+    clock = Clock()
+    policy = SenderPolicy(lease=timedelta(seconds=10), send_timeout=timedelta(seconds=4))
+
+    @dataclass
+    class Slow(FakeChannel):
+        async def send(self, message: OutboxMessage) -> DeliveryResult:
+            clock.advance(seconds=5)  # each answer takes five seconds
+            return await super().send(message)
+
+    channel = Slow()
+    assert await Sender(sessions, [channel], policy=policy, clock=clock).run_once() == 3
+    assert channel.delivered == ["m0", "m1"]  # at 10 s only 0 s of the lease would be left
+    row = await _row(sessions, "m2")
+    assert (row.state, row.attempts, row.handed_at) == ("pending", 0, None)
+
+
+async def test_a_channel_that_never_answers_leaves_the_message_in_doubt(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await _queue(sessions, "notice", priority=outbox.PRIORITY_BULK)
+    await _queue(sessions, "staff reply", priority=outbox.PRIORITY_HIGH)
+
+    @dataclass
+    class Silent(FakeChannel):
+        async def send(self, message: OutboxMessage) -> DeliveryResult:
+            await asyncio.sleep(10)
+            return Sent()
+
+    policy = SenderPolicy(send_timeout=timedelta(seconds=0.05))
+    clock = Clock()
+    await Sender(sessions, [Silent()], policy=policy, clock=clock).run_once()
+    reply, notice = await _row(sessions, "staff reply"), await _row(sessions, "notice")
+    assert (notice.state, reply.state) == ("uncertain", "pending")
+    assert reply.not_before == START + policy.first_backoff  # tried again, after a pause
 
 
 async def test_parallel_senders_deliver_each_row_once(
