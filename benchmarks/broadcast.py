@@ -75,7 +75,7 @@ async def _sender(url: str, fake: FakeTelegram, folder: str) -> asyncio.subproce
     )
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", "--role", "scheduler", env=env, cwd=folder,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=None,  # its errors show on ours
     )  # fmt: skip
 
 
@@ -111,6 +111,8 @@ async def run(residents: int, limit: int, *, kill: bool) -> dict[str, Any]:
                 states = await _states(url)
                 if not {"pending", "sending"} & set(states):
                     break
+                if process.returncode is not None:
+                    raise SystemExit(f"the sender stopped on its own ({process.returncode})")
                 await asyncio.sleep(0.5)
         finally:
             process.send_signal(signal.SIGTERM)

@@ -28,6 +28,7 @@ from knowledge.data import load_yaml
 from knowledge.faq import KnowledgeError, load_entries
 from knowledge.grids import GridMap
 from knowledge.hotlines import load_hotlines
+from knowledge.moderation import WordFilter
 from knowledge.places import load_places
 from knowledge.retrieval import Analyzer, FaqIndex
 from knowledge.router import Router
@@ -62,6 +63,7 @@ def build_services(settings: Settings) -> Services:
         calendar=WorkCalendar.load(settings.knowledge_dir, tz=settings.tz),
         timezone=settings.tz,
         retention_days=(settings.retention_days, settings.sensitive_retention_days),
+        moderation=WordFilter.load(settings.knowledge_dir),
     )
 
 

@@ -50,6 +50,19 @@ def _parser() -> argparse.ArgumentParser:
     notice.add_argument("--progress", type=int, metavar="ID", help="show a notice's progress")
     notice.add_argument("--cancel", type=int, metavar="ID", help="stop a notice")
 
+    survey = commands.add_parser("survey", help="surveys (问卷): define one, read its results")
+    survey_commands = survey.add_subparsers(dest="survey_command", required=True)
+    survey_add = survey_commands.add_parser("add", help="define a survey from a YAML file")
+    survey_add.add_argument("file", help="the survey definition (see docs/survey-example.yaml)")
+    results = survey_commands.add_parser("results", help="response rate and answers")
+    results.add_argument("id", type=int, help="the survey's id (printed by `survey add`)")
+    results.add_argument("--format", choices=("text", "csv", "xlsx"), default="text")
+    results.add_argument("--out", help="the file to write (csv and xlsx)")
+
+    from bot.topic_cli import add_parser as add_topic_parser
+
+    add_topic_parser(commands)
+
     database = commands.add_parser("db", help="database administration")
     db_commands = database.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
@@ -91,6 +104,14 @@ async def _async_main(args: argparse.Namespace, settings: Settings) -> None:
         from bot.broadcast_cli import run as broadcast
 
         await broadcast(settings, args)
+    elif args.command == "survey":
+        from bot.survey_cli import run as survey
+
+        await survey(settings, args)
+    elif args.command == "topic":
+        from bot.topic_cli import run as topic
+
+        await topic(settings, args)
     elif args.command == "staff":
         await _add_staff(settings, args)
     elif args.command == "db":
@@ -165,11 +186,14 @@ def _lines(text: str | None) -> Iterable[str]:
 
 def _route(settings: Settings, text: str | None, *, as_json: bool) -> int:
     from bot.app import build_services
+    from bot.topic_cli import open_topics_matcher
     from handlers.router import understand
+    from knowledge.topic_match import with_topic
 
     services = build_services(settings)
+    topics = open_topics_matcher(settings, services)  # for `topic_id`; None without a database
     for line in _lines(text):
-        decision = understand(services, line)
+        decision = with_topic(understand(services, line), topics)
         if as_json:
             print(json.dumps(decision.as_dict(), ensure_ascii=False), flush=True)
         else:

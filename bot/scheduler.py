@@ -13,7 +13,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Runtime
-from handlers import checkin, sweeps
+from handlers import checkin, survey_sweeps, sweeps, topic_close
 from handlers.access import SENSITIVE_KINDS
 from handlers.context import Services
 from storage import broadcasts, residents, updates
@@ -53,6 +53,22 @@ async def _check_in(session: AsyncSession, services: Services) -> int:
     return await checkin.sweep(session, services, now=utcnow())
 
 
+async def _send_due_surveys(session: AsyncSession, services: Services) -> int:
+    return await survey_sweeps.send_due(session, services, now=utcnow())
+
+
+async def _remind_surveys(session: AsyncSession, services: Services) -> int:
+    return await survey_sweeps.remind(session, services, now=utcnow())
+
+
+async def _close_ended_surveys(session: AsyncSession, services: Services) -> int:
+    return await survey_sweeps.close_ended(session, services, now=utcnow())
+
+
+async def _close_topics(session: AsyncSession, services: Services) -> int:
+    return await topic_close.close_due(session, services, now=utcnow())
+
+
 async def _clear_drafts(session: AsyncSession, services: Services) -> int:
     return await residents.clear_stale_drafts(session, before=utcnow() - DRAFTS_KEPT)
 
@@ -61,8 +77,12 @@ async def _clear_drafts(session: AsyncSession, services: Services) -> int:
 JOBS: dict[str, tuple[Sweep, int]] = {
     "send_due_broadcasts": (_send_due_broadcasts, 1),
     "senior_check_ins": (_check_in, 10),
+    "close_due_topics": (_close_topics, 5),  # 议事厅 results, told to participants
     "escalate_overdue_tickets": (_escalate, 10),
-    "close_unanswered_surveys": (_close_surveys, 60),
+    "close_unanswered_surveys": (_close_surveys, 60),  # the ticket follow-up question
+    "send_due_surveys": (_send_due_surveys, 1),  # 问卷 invitations at their send time
+    "remind_survey_non_respondents": (_remind_surveys, 30),
+    "close_ended_surveys": (_close_ended_surveys, 5),
     "forget_old_update_keys": (_forget_update_keys, 360),
     "clear_stale_drafts": (_clear_drafts, 360),
 }

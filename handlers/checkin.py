@@ -18,6 +18,7 @@ from storage.models import CheckIn, Resident
 REMIND_AFTER = timedelta(hours=2)
 ESCALATE_AFTER = timedelta(hours=4)
 DEFAULT_AT = "09:00"
+TIMES = ("07:00", "08:00", "09:00", "10:00", "18:00")  # the resident picks one with a tap
 
 
 async def offer(turn: Turn) -> Outcome:
@@ -25,7 +26,7 @@ async def offer(turn: Turn) -> Outcome:
     current = await turn.session.get(CheckIn, turn.resident.id)
     if current is not None and current.active:
         stop = turn.button("checkin.stop_button", "checkin:stop")
-        return Outcome.stay(turn.reply("checkin.already", stop, at=current.at))
+        return Outcome.stay(turn.reply("checkin.already", *_times(), stop, at=current.at))
     start = turn.button("checkin.start_button", "checkin:start")
     return Outcome.stay(
         turn.reply("checkin.offer", start, turn.button("menu.back", "menu:open"), at=DEFAULT_AT)
@@ -33,19 +34,19 @@ async def offer(turn: Turn) -> Outcome:
 
 
 async def press(turn: Turn) -> Outcome:
-    """checkin:start / checkin:stop / checkin:ok / checkin:help."""
+    """checkin:start / checkin:at:HHMM / checkin:stop / checkin:ok / checkin:help."""
     verb = (turn.msg.action or "").partition(":")[2]
     current = await turn.session.get(CheckIn, turn.resident.id)
     today = _today(turn.services, turn.now)
     if verb == "start":
-        if current is None:
-            turn.session.add(CheckIn(resident_id=turn.resident.id, at=DEFAULT_AT, active=True,
-                                     created_at=turn.now))  # fmt: skip
-        else:
-            current.active = True
-        return Outcome.stay(turn.reply("checkin.started", at=current.at if current else DEFAULT_AT))
+        started = await switch(turn.session, resident_id=turn.resident.id, on=True, now=turn.now)
+        at = started.at if started else DEFAULT_AT
+        return Outcome.stay(turn.reply("checkin.started", *_times(), at=at))
     if current is None or not current.active:
         return Outcome.stay(turn.reply("input.stale_button"))
+    if verb.startswith("at:") and verb[3:] in {at.replace(":", "") for at in TIMES}:
+        current.at = f"{verb[3:5]}:{verb[5:]}"
+        return Outcome.stay(turn.reply("checkin.time_set", at=current.at))
     if verb == "stop":
         current.active = False
         return Outcome.stay(turn.reply("checkin.stopped"))
@@ -57,6 +58,24 @@ async def press(turn: Turn) -> Outcome:
         await _ticket(turn.session, turn.services, turn.resident, turn.now, urgent=True)
         return Outcome.stay(turn.reply("checkin.helping"))
     return Outcome.stay(turn.reply("input.stale_button"))
+
+
+def _times() -> list[Button]:
+    """One button per greeting time ("07:00" → checkin:at:0700)."""
+    return [Button(at, f"checkin:at:{at.replace(':', '')}") for at in TIMES]
+
+
+async def switch(
+    session: AsyncSession, *, resident_id: int, on: bool, now: datetime
+) -> CheckIn | None:
+    """Turn a resident's daily check-in on (at the default time the first time) or off."""
+    current = await session.get(CheckIn, resident_id)
+    if current is None and on:
+        current = CheckIn(resident_id=resident_id, at=DEFAULT_AT, active=True, created_at=now)
+        session.add(current)
+    elif current is not None:
+        current.active = on
+    return current
 
 
 async def sweep(session: AsyncSession, services: Services, *, now: datetime) -> int:

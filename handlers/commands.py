@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from handlers import complaint, handoff, psych, status
+import re
+
+from handlers import complaint, deliberation, psych, status
 from handlers.context import Outcome, Turn
 from handlers.i18n import LOCALES
 from handlers.types import Button, Reply
@@ -49,9 +51,18 @@ async def hello(turn: Turn) -> Outcome:
     return Outcome.stay(Reply(turn.t("start.welcome_back"), menu_buttons(turn)))
 
 
+# A message that is only thanks gets "you're welcome", not the bot introducing itself again.
+THANKS = re.compile(
+    r"^\s*(谢谢(您|你|啦|了)?|多谢|感谢(您|你)?|thanks?( you)?( so much| a lot)?|thx|ty)"
+    r"[\s!！。.~～]*$",
+    re.IGNORECASE,
+)
+
+
 async def greet(turn: Turn) -> Outcome:
     """Answers hello/thanks/"anyone there?" and offers the menu."""
-    return Outcome.stay(Reply(turn.t("greeting.reply"), menu_buttons(turn)))
+    key = "greeting.thanks" if THANKS.match(turn.text) else "greeting.reply"
+    return Outcome.stay(Reply(turn.t(key), menu_buttons(turn)))
 
 
 async def show_help(turn: Turn) -> Outcome:
@@ -107,7 +118,7 @@ async def menu_choice(turn: Turn) -> Outcome:
     if choice == "faq":
         return Outcome.stay(turn.reply("faq.ask"))
     if choice == "deliberation":
-        return await handoff.start_deliberation(turn)
+        return await deliberation.enter(turn)
     if choice == "status":
         return await status.show(turn)
     if choice == "language":

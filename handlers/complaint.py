@@ -315,6 +315,8 @@ async def confirm(turn: Turn) -> Outcome:
     )
     if turn.resident.grid is None and draft.get("grid"):
         turn.resident.grid = draft["grid"]  # their grid, for notices to a grid
+    if turn.resident.building is None and draft.get("building"):
+        turn.resident.building = draft["building"]  # their building, for the hall's topics
     await staff_chat.alert_new_ticket(turn.session, turn.services, ticket, turn.now)
     replies = [_filed_reply(turn, ticket.number, due, category.deadline_working_days)]
     if category.ticket_kind == "mediation":

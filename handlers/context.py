@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from knowledge.crisis import CrisisScreen
     from knowledge.grids import GridMap
     from knowledge.hotlines import Hotline
+    from knowledge.moderation import WordFilter
     from knowledge.places import Places
     from knowledge.retrieval import FaqIndex
     from knowledge.router import RouteDecision, Router
@@ -41,6 +42,7 @@ class Services:
     calendar: WorkCalendar
     timezone: ZoneInfo
     retention_days: tuple[int, int] = (365, 180)  # closed tickets; crisis and counselling
+    moderation: WordFilter | None = None  # the deliberation hall's word filter
 
 
 @dataclass(slots=True)

@@ -1,7 +1,7 @@
 """Reaching a person: the resident's request becomes a ticket community staff answer.
 
-Until a feature of its own handles them, complaints, unanswered questions and proposals also
-come here, so that whatever a resident asks, a person can take it up."""
+Unanswered questions also come here, so that whatever a resident asks, a person can take it
+up. (Opinions and proposals go to the deliberation hall: handlers/deliberation.py.)"""
 
 from __future__ import annotations
 
@@ -21,19 +21,9 @@ async def start(turn: Turn) -> Outcome:
     return _ask(turn, kind="consultation", prompt="handoff.ask")
 
 
-async def start_deliberation(turn: Turn) -> Outcome:
-    """Menu `deliberation hall`: no topic is open yet, so take a proposal for staff."""
-    return _ask(turn, kind="consultation", prompt="handoff.ask_deliberation", topic="proposal")
-
-
 def offer_for_unanswered(turn: Turn) -> Outcome:
     """The knowledge base has no good answer: say so, offer to rephrase or ask a person."""
     return _offer(turn, intro="faq.not_sure", topic="question")
-
-
-async def offer_for_deliberation(turn: Turn) -> Outcome:
-    """An opinion or proposal: offer to pass it to the staff who run the 议事厅."""
-    return _offer(turn, intro="handoff.offer_deliberation", topic="proposal")
 
 
 def _ask(turn: Turn, *, kind: str, prompt: str, topic: str = "request") -> Outcome:

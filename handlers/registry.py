@@ -20,12 +20,16 @@ from handlers import (
     commands,
     complaint,
     crisis,
+    deliberation,
     faq,
     forget,
     handoff,
+    offers,
     psych,
     router,
+    settings,
     status,
+    survey,
 )
 from handlers.context import KEEP, Flow, Outcome, Step, Turn
 from handlers.types import Reply
@@ -45,6 +49,9 @@ COMMANDS: dict[str, Step] = {
     "status": status.show,
     "forget": forget.ask,
     "checkin": checkin.offer,
+    "hall": deliberation.enter,
+    "survey": survey.show_open,
+    "settings": settings.show,
 }
 
 # Plain words residents type instead of commands (compared after trimming, lower-case).
@@ -66,6 +73,17 @@ COMMAND_WORDS: dict[str, str] = {
     "delete my data": "forget",
     "每日问候": "checkin",
     "daily check-in": "checkin",
+    "议事厅": "hall",
+    "居民议事厅": "hall",
+    "deliberation hall": "hall",
+    "问卷": "survey",
+    "问卷调查": "survey",
+    "我的问卷": "survey",
+    "survey": "survey",
+    "surveys": "survey",
+    "设置": "settings",
+    "我的设置": "settings",
+    "settings": "settings",
 }
 
 # Buttons that work from any message, looked up by exact action first, then by prefix.
@@ -82,11 +100,23 @@ ACTIONS: dict[str, Step] = {
     "psych:talk": psych.just_talk,
     "faq": faq.press,
     "checkin": checkin.press,
+    "topic": deliberation.press,  # every hall button: topic:<verb>:<ids>
+    "poll": survey.press,  # surveys (问卷); "survey" is the ticket follow-up's
+    "settings": settings.press,
 }
 
 FLOWS: dict[str, Flow] = {
     flow.name: flow
-    for flow in (complaint.FLOW, status.FLOW, handoff.FLOW, psych.FLOW, forget.FLOW, crisis.FLOW)
+    for flow in (
+        complaint.FLOW,
+        status.FLOW,
+        handoff.FLOW,
+        psych.FLOW,
+        forget.FLOW,
+        crisis.FLOW,
+        deliberation.FLOW,
+        survey.FLOW,
+    )
 }
 
 # Router intents → features. `crisis` never reaches here: the engine screens first.
@@ -96,7 +126,7 @@ INTENTS: dict[str, Step] = {
     "psych": psych.support,
     "complaint": complaint.start_from_message,
     "faq": faq.answer,
-    "deliberation": handoff.offer_for_deliberation,
+    "deliberation": offers.from_message,
     "other": commands.fallback,
 }
 

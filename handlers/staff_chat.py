@@ -1,5 +1,6 @@
 """Staff commands from a chat (the Telegram staff chat today): list, view, claim, reply,
-note and change the state of tickets, through the lifecycle functions every staff tool uses.
+note and change the state of tickets, through the lifecycle functions every staff tool uses;
+and review the deliberation hall's opinions and proposals (handlers/topic_staff.py).
 
 Commands: /tickets [state] · /view T-… · /claim T-… · /reply T-… text · /note T-… text ·
 /state T-… in_progress|resolved|returned|rejected [reason]. Buttons: staff:view:<id>,
@@ -12,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import lifecycle
+from handlers import lifecycle, topic_staff
 from handlers.access import TicketNotFound, read_ticket
 from handlers.context import Services
 from handlers.phone import mask_phone
@@ -20,7 +21,7 @@ from handlers.types import Button, Reply
 from storage import outbox, tickets
 from storage.models import Staff, Ticket, utcnow
 
-COMMANDS = frozenset({"tickets", "view", "claim", "reply", "note", "state"})
+COMMANDS = frozenset({"tickets", "view", "claim", "reply", "note", "state"}) | topic_staff.COMMANDS
 LANG = "zh"  # staff tools speak Chinese
 
 
@@ -58,6 +59,10 @@ async def answer(
     now = utcnow()
     if command.name == "tickets":
         return [await _list(session, services, staff, command.target or None, now)]
+    if command.name in topic_staff.COMMANDS:  # the deliberation hall's review queue
+        return await topic_staff.answer(
+            session, services, staff, command.name, command.target, command.rest, now
+        )
     ticket = await _find(session, command.target)
     if ticket is None:
         return [Reply(t.get(LANG, "staff.not_found"))]

@@ -26,9 +26,13 @@ def parse_audience(audience: str) -> tuple[str, str]:
     raise ValueError(f"audience must be all, grid:<id> or tag:<name>, not {audience!r}")
 
 
-def _members(session: AsyncSession, audience: str) -> Any:
+def members(session: AsyncSession, audience: str, *, subscription: Any) -> Any:
+    """The SQL condition for the reachable residents of an audience who have not turned
+    `subscription` (e.g. `Resident.receive_notices`) off in /settings."""
     kind, value = parse_audience(audience)
-    reachable = and_(Resident.reachable.is_(True), Resident.channel.in_(CHANNELS))
+    reachable = and_(
+        Resident.reachable.is_(True), Resident.channel.in_(CHANNELS), subscription.is_(True)
+    )
     if kind == "grid":
         return and_(reachable, Resident.grid == value)
     if kind == "tag":
@@ -82,7 +86,7 @@ async def fan_out(session: AsyncSession, broadcast: Broadcast, *, now: datetime)
         literal(now, Outbox.not_before.type),
         literal(0),
         literal(now, Outbox.created_at.type),
-    ).where(_members(session, broadcast.audience))
+    ).where(members(session, broadcast.audience, subscription=Resident.receive_notices))
     module = postgresql if dialect == "postgresql" else sqlite
     columns = ["channel", "recipient", "resident_id", "payload", "priority", "dedupe_key",
                "state", "not_before", "attempts", "created_at"]  # fmt: skip

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -80,9 +81,13 @@ class Resident(Base):
     display_name: Mapped[str | None] = mapped_column(String(128))
     locale: Mapped[str] = mapped_column(String(8), default="zh")
     grid: Mapped[str | None] = mapped_column(String(64))
+    building: Mapped[int | None] = mapped_column(Integer)  # building number, for topics' scope
     tags: Mapped[list[str]] = mapped_column(JSONData, default=list)
     consents: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the resident chose to receive in /settings (the daily check-in lives in CheckIn).
+    receive_notices: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    receive_surveys: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     welcomed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -317,3 +322,191 @@ class CheckIn(Base):
     reminded_on: Mapped[str | None] = mapped_column(String(10))
     escalated_on: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Topic(Base):
+    """A question put to the residents' deliberation hall (居民议事厅): vote on options, give
+    opinions, or vote on each other's statements; closed by a sweep that stores the result."""
+
+    __tablename__ = "topics"
+    __table_args__ = (Index("ix_topics_status_closes", "status", "closes_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    options: Mapped[list[str]] = mapped_column(JSONData, default=list)
+    mode: Mapped[str] = mapped_column(String(16), default="vote")  # vote | statements
+    scope: Mapped[str] = mapped_column(String(80), default="all")  # all | grid:<id> | building:<n>
+    rule: Mapped[str] = mapped_column(String(32), default="majority")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open → closed
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+
+class TopicProposal(Base):
+    """A resident's proposal for a new topic, waiting for staff review."""
+
+    __tablename__ = "topic_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # → accepted | rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+
+class Opinion(Base):
+    """An opinion on a topic (a statement, in statement mode); others see it once approved."""
+
+    __tablename__ = "opinions"
+    __table_args__ = (Index("ix_opinions_topic_status", "topic_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
+    # None for the statements staff seed a topic with.
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # → approved | rejected
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_at: Mapped[datetime | None]
+
+
+class Vote(Base):
+    """A resident's vote on a topic: one per resident, changeable until the topic closes."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("topic_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    option: Mapped[int] = mapped_column(Integer)  # index into Topic.options
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StatementVote(Base):
+    """A resident's agree (1) / disagree (-1) / pass (0) on one statement."""
+
+    __tablename__ = "statement_votes"
+    __table_args__ = (UniqueConstraint("opinion_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opinion_id: Mapped[int] = mapped_column(ForeignKey("opinions.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TopicResponse(Base):
+    """Staff's official response to a topic or a follow-up action, told to its participants."""
+
+    __tablename__ = "topic_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Survey(Base):
+    """A questionnaire (问卷) sent to an audience at a time, answered one question at a time."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
+    intro: Mapped[str] = mapped_column(Text, default="")
+    intro_en: Mapped[str | None] = mapped_column(Text)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    audience: Mapped[str] = mapped_column(String(80))  # all | grid:<id> | tag:<tag>
+    send_at: Mapped[datetime] = mapped_column(index=True)
+    closes_at: Mapped[datetime | None]
+    remind_after_days: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="scheduled")  # → open → closed
+    invited: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyQuestion(Base):
+    """One question of a survey: single or multiple choice, a 1–5 rating or free text."""
+
+    __tablename__ = "survey_questions"
+    __table_args__ = (UniqueConstraint("survey_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # single | multiple | rating | text
+    text: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[list[str]] = mapped_column(JSONData, default=list)
+    options_en: Mapped[list[str] | None] = mapped_column(JSONData)
+    optional: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SurveyInvitation(Base):
+    """Who was invited and whether they finished. Kept apart from the answers, which carry no
+    resident for an anonymous survey; `progress` holds unfinished answers and is emptied when
+    the resident completes the survey or it closes."""
+
+    __tablename__ = "survey_invitations"
+    __table_args__ = (UniqueConstraint("survey_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    invited_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reminded_at: Mapped[datetime | None]
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
+
+
+class SurveyResponse(Base):
+    """One completed survey. Its id is random, and for an anonymous survey it has neither a
+    resident nor a time, so it cannot be matched to an invitation."""
+
+    __tablename__ = "survey_responses"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    completed_at: Mapped[datetime | None]
+
+
+class SurveyAnswer(Base):
+    """The answer to one question in one response (no row for a skipped question)."""
+
+    __tablename__ = "survey_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[str] = mapped_column(
+        ForeignKey("survey_responses.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_questions.id", ondelete="CASCADE"), index=True
+    )
+    choices: Mapped[list[int] | None] = mapped_column(JSONData)  # option positions
+    rating: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)

@@ -95,3 +95,13 @@ async def test_asking_for_help_files_a_ticket_at_once_and_opting_out_is_one_tap(
     assert "已关闭" in texts(await grandma.press("checkin:stop"))
     assert await _sweep(runtime, clock.now + timedelta(days=1)) == 0
     assert "过期" in texts(await grandma.press("checkin:ok"))
+
+
+async def test_the_senior_chooses_the_time_of_the_greeting(runtime: Runtime) -> None:
+    grandma, _ = await _setup(runtime)
+    assert "08:00" in grandma.labels()
+    assert "每天 08:00 问候您" in texts(await grandma.tap("08:00"))
+    assert await _sweep(runtime, MORNING - timedelta(minutes=1)) == 0
+    assert await _sweep(runtime, MORNING) == 1  # asked at eight, not at nine
+    assert "每天 08:00" in texts(await grandma.say("每日问候"))
+    assert "过期" in texts(await grandma.press("checkin:at:0315"))  # not a time we offer

@@ -142,6 +142,7 @@ async def test_bad_input_gets_clear_answers(alice: ResidentChat) -> None:
 
 async def test_greeting_question_and_proposal_each_get_their_answer(alice: ResidentChat) -> None:
     assert "很高兴为您服务" in texts(await alice.say("你好"))
+    assert "不客气" in texts(await alice.say("谢谢！"))
     question = await alice.say("居住证怎么办理？")
     assert "居住证" in texts(question) and "有帮助吗" in texts(question)
     proposal = await alice.say("我建议在小区里多装几个健身器材")

@@ -1,0 +1,71 @@
+"""Decision rules at their edges, and the topic YAML staff write."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from handlers.topic_rules import decide
+from handlers.topic_spec import parse_spec
+
+YES_NO = ("同意", "不同意")
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+
+
+def test_majority_needs_more_than_half_of_votes_cast() -> None:
+    assert decide("majority", YES_NO, [3, 2], eligible=100, participants=5)["winner"] == "同意"
+    assert not decide("majority", YES_NO, [2, 2], eligible=4, participants=4)["decided"]
+    three = decide("majority", ("A", "B", "C"), [4, 3, 3], eligible=10, participants=10)
+    assert not three["decided"] and three["share"] == 0.4  # a plurality is not a majority
+    assert decide("majority", (), [], eligible=10, participants=4)["turnout"] == 0.4
+
+
+def test_civil_code_278_quorum_is_two_thirds_of_eligible() -> None:
+    missed = decide("civil-code-278", YES_NO, [5, 0], eligible=9, participants=5)
+    assert (missed["quorum_needed"], missed["quorum_met"], missed["decided"]) == (6, False, False)
+    met = decide("civil-code-278", YES_NO, [4, 2], eligible=9, participants=6)
+    assert met["quorum_met"] and met["winner"] == "同意" and met["turnout"] == 0.6667
+    half = decide("civil-code-278", YES_NO, [3, 3], eligible=9, participants=6)
+    assert half["quorum_met"] and not half["decided"]  # exactly half is not more than half
+
+
+def test_civil_code_278_major_needs_three_quarters_of_those_voting() -> None:
+    assert decide("civil-code-278-major", YES_NO, [6, 2], eligible=12, participants=8)["decided"]
+    short = decide("civil-code-278-major", YES_NO, [5, 3], eligible=12, participants=8)
+    assert short["quorum_met"] and not short["decided"]
+    none = decide("civil-code-278-major", YES_NO, [0, 0], eligible=3, participants=0)
+    assert none["quorum_met"] is False and none["eligible"] == 3
+
+
+def test_topic_yaml_is_read_in_local_time_with_defaults() -> None:
+    spec = parse_spec(
+        {"title": "是否在3号楼北侧加装电梯", "body": "背景说明", "options": ["同意", "不同意"],
+         "opens": "2026-12-01T09:00", "closes": "2026-12-15T18:00", "scope": "building:3",
+         "rule": "civil-code-278", "mode": "vote"},
+        tz=TZ, now=NOW,
+    )  # fmt: skip
+    assert spec.closes_at == datetime(2026, 12, 15, 18, 0, tzinfo=TZ)
+    assert (spec.scope, spec.rule, spec.options) == ("building:3", "civil-code-278", YES_NO)
+    plain = parse_spec({"title": "征求意见", "closes": "2026-12-10T12:00"}, tz=TZ, now=NOW)
+    assert plain.opens_at == NOW and plain.options == () and plain.rule == "majority"
+
+
+@pytest.mark.parametrize(
+    ("data", "complaint"),
+    [
+        ({"closes": "2026-12-15T18:00"}, "title"),
+        ({"title": "x"}, "closes"),
+        ({"title": "x", "closes": "15/12/2026"}, "closes must look like"),
+        ({"title": "x", "closes": "2026-11-01T00:00"}, "after opens"),
+        ({"title": "x", "closes": "2026-12-15", "scope": "street:1"}, "scope"),
+        ({"title": "x", "closes": "2026-12-15", "rule": "civil-code-278"}, "needs options"),
+        ({"title": "x", "closes": "2026-12-15", "options": ["同意"]}, "options"),
+        ({"title": "x", "closes": "2026-12-15", "colour": "red"}, "unknown fields"),
+    ],
+)
+def test_bad_topic_yaml_says_what_is_wrong(data: dict[str, object], complaint: str) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        parse_spec(data, tz=TZ, now=NOW)
