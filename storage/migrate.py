@@ -27,7 +27,7 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Migrate the database behind `engine` to `revision` (default: the newest)."""
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
+    """Migrate the database behind `engine` to `revision` (default: the newest of every branch)."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade, revision)
