@@ -78,9 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # Alembic announces each of its plugins at INFO, and bm25s sets its own logger to DEBUG
-    # (each index build); keep start-up output readable.
-    for noisy in ("alembic", "bm25s"):
+    # httpx logs every request URL at INFO, and Bot API URLs hold the bot token (safety.md §5);
+    # Alembic announces each of its plugins at INFO, and bm25s sets its own logger to DEBUG.
+    for noisy in ("httpx", "httpcore", "alembic", "bm25s"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
     if args.command == "route":
         return _route(settings, args.text, as_json=args.json)

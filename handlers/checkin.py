@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import staff_chat
 from handlers.context import Outcome, Services, Turn
 from handlers.types import Button, Reply
-from storage import outbox, tickets
+from storage import audit, outbox, tickets
 from storage.models import CheckIn, Resident
 
 REMIND_AFTER = timedelta(hours=2)
@@ -58,6 +58,39 @@ async def press(turn: Turn) -> Outcome:
         await _ticket(turn.session, turn.services, turn.resident, turn.now, urgent=True)
         return Outcome.stay(turn.reply("checkin.helping"))
     return Outcome.stay(turn.reply("input.stale_button"))
+
+
+async def arrange(
+    session: AsyncSession,
+    services: Services,
+    *,
+    resident: Resident,
+    on: bool,
+    at: str | None,
+    staff_id: int,
+    now: datetime,
+) -> None:
+    """Staff turn a resident's check-in on (at `at`, HH:MM, or the time they had) or off, for
+    someone who asked in person. The resident is told, and stopping it stays one tap away."""
+    current = await switch(session, resident_id=resident.id, on=on, now=now)
+    if current is not None and on and at:
+        current.at = at
+    audit.record(
+        session, actor_type="staff", actor_id=staff_id, now=now,
+        action="checkin_on" if on else "checkin_off", target_type="resident",
+        target_id=resident.id, detail={"at": current.at} if current and on else {},
+    )  # fmt: skip
+    t, lang = services.texts, resident.locale
+    if on and current is not None:
+        stop = Button(t.get(lang, "checkin.stop_button"), "checkin:stop")
+        message = Reply(t.get(lang, "checkin.arranged", at=current.at), (*_times(), stop))
+    else:
+        message = Reply(t.get(lang, "checkin.stopped_by_staff"))
+    await outbox.enqueue(
+        session, channel=resident.channel, recipient=resident.external_id,
+        resident_id=resident.id, payload=message.as_dict(),
+        dedupe_key=f"checkin:arranged:{resident.id}:{now.isoformat()}", now=now,
+    )  # fmt: skip
 
 
 def _times() -> list[Button]:

@@ -3,25 +3,31 @@ note and change the state of tickets, through the lifecycle functions every staf
 and review the deliberation hall's opinions and proposals (handlers/topic_staff.py).
 
 Commands: /tickets [state] · /view T-… · /claim T-… · /reply T-… text · /note T-… text ·
-/state T-… in_progress|resolved|returned|rejected [reason]. Buttons: staff:view:<id>,
+/state T-… in_progress|resolved|returned|rejected [reason] · /checkin T-… [HH:MM|off] (the
+daily check-in for the resident of that ticket, who asked in person). Buttons: staff:view:<id>,
 staff:claim:<id>, staff:state:<id>:<state>."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import lifecycle, topic_staff
+from handlers import checkin, lifecycle, topic_staff
 from handlers.access import TicketNotFound, read_ticket
 from handlers.context import Services
 from handlers.phone import mask_phone
 from handlers.types import Button, Reply
 from storage import outbox, tickets
-from storage.models import Staff, Ticket, utcnow
+from storage.models import CheckIn, Resident, Staff, Ticket, utcnow
 
-COMMANDS = frozenset({"tickets", "view", "claim", "reply", "note", "state"}) | topic_staff.COMMANDS
+COMMANDS = (
+    frozenset({"tickets", "view", "claim", "reply", "note", "state", "checkin"})
+    | topic_staff.COMMANDS
+)
+CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 LANG = "zh"  # staff tools speak Chinese
 
 
@@ -70,6 +76,9 @@ async def answer(
         if command.name == "view":
             ticket = await read_ticket(session, staff=staff, ticket_id=ticket.id, now=now)
             return [await _card(session, services, ticket)]
+        if command.name == "checkin":
+            ticket = await read_ticket(session, staff=staff, ticket_id=ticket.id, now=now)
+            return [await _check_in(session, services, staff, ticket, command.rest, now)]
         if command.name == "claim":
             await lifecycle.claim(session, services, staff=staff, ticket_id=ticket.id, now=now)
         elif command.name == "reply":
@@ -90,6 +99,29 @@ async def answer(
     except lifecycle.TicketActionError as error:
         return [Reply(t.get(LANG, error.key))]
     return [Reply(t.get(LANG, f"staff.done_{command.name}", number=ticket.number))]
+
+
+async def _check_in(
+    session: AsyncSession, services: Services, staff: Staff, ticket: Ticket, rest: str,
+    now: datetime,
+) -> Reply:  # fmt: skip
+    """/checkin T-… [HH:MM|off]: arrange the daily check-in for the ticket's resident."""
+    t = services.texts
+    choice = rest.strip().lower()
+    if choice and choice != "off" and not CLOCK.match(choice):
+        return Reply(t.get(LANG, "staff.checkin_usage"))
+    resident = await session.get(Resident, ticket.resident_id) if ticket.resident_id else None
+    if resident is None:
+        return Reply(t.get(LANG, "staff.checkin_no_resident", number=ticket.number))
+    on = choice != "off"
+    await checkin.arrange(
+        session, services, resident=resident, on=on, at=choice if on and choice else None,
+        staff_id=staff.id, now=now,
+    )  # fmt: skip
+    check = await session.get(CheckIn, resident.id)
+    if on and check is not None:
+        return Reply(t.get(LANG, "staff.done_checkin_on", number=ticket.number, at=check.at))
+    return Reply(t.get(LANG, "staff.done_checkin_off", number=ticket.number))
 
 
 async def _find(session: AsyncSession, target: str) -> Ticket | None:

@@ -224,6 +224,7 @@ async def test_serve_runs_telegram_polling_and_stops_cleanly(tmp_path: Path) -> 
         await fake.stop()
     assert process.returncode == 0, stderr.decode()
     assert "Telegram: @linli_test_bot (long polling)" in stdout.decode()
+    assert fake.token not in stderr.decode() + stdout.decode()  # no Bot API URL in the logs
     assert "隐私说明" in fake.texts(1001)[1]
 
 

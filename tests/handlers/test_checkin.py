@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.app import Runtime
-from handlers import checkin
+from handlers import checkin, staff_chat
 from handlers.engine import Engine
-from storage import outbox
-from storage.models import Outbox, Ticket
-from tests.chat import ResidentChat, fetch_all, texts
+from storage import outbox, staff
+from storage.models import AuditLog, Outbox, Ticket
+from tests.chat import ResidentChat, fetch_all, fetch_one, report_problem, texts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MORNING = datetime(2026, 11, 27, 8, 0, tzinfo=SHANGHAI)
@@ -40,10 +40,10 @@ async def _sweep(runtime: Runtime, at: datetime) -> int:
         return await checkin.sweep(session, runtime.services, now=at)
 
 
-async def _messages(runtime: Runtime) -> list[str]:
+async def _messages(runtime: Runtime, user: str = "nainai") -> list[str]:
     async with runtime.sessions.begin() as session:
         taken = await outbox.take_for_recipient(
-            session, channel="console", recipient="nainai", now=MORNING + timedelta(days=3)
+            session, channel="console", recipient=user, now=MORNING + timedelta(days=3)
         )
     return [m.payload["text"] for m in taken]
 
@@ -105,3 +105,32 @@ async def test_the_senior_chooses_the_time_of_the_greeting(runtime: Runtime) -> 
     assert await _sweep(runtime, MORNING) == 1  # asked at eight, not at nine
     assert "每天 08:00" in texts(await grandma.say("每日问候"))
     assert "过期" in texts(await grandma.press("checkin:at:0315"))  # not a time we offer
+
+
+async def test_staff_arrange_a_check_in_for_a_resident_who_asked_in_person(
+    runtime: Runtime,
+) -> None:
+    grandpa = ResidentChat(runtime.engine, user="yeye")
+    await report_problem(grandpa, "楼道灯坏了，我腿脚不好", where="和谐小区3号楼")
+    number = await fetch_one(runtime.sessions, select(Ticket.number))
+    assert "用法" in await _staff_says(runtime, f"/checkin {number} 25:00")
+    said = await _staff_says(runtime, f"/checkin {number} 08:30")
+    assert "开通每日问候，每天 08:30" in said
+    told = await _messages(runtime, "yeye")
+    assert told and "工作人员按您的意愿为您开通了每日问候" in told[-1]
+    assert await _sweep(runtime, MORNING + timedelta(minutes=30)) == 1  # greeted at 08:30
+    assert "关闭每日问候" in await _staff_says(runtime, f"/checkin {number} off")
+    assert "关闭了每日问候" in (await _messages(runtime, "yeye"))[-1]
+    actions = await fetch_all(runtime.sessions, select(AuditLog.action))
+    assert {"checkin_on", "checkin_off"} <= set(actions)
+
+
+async def _staff_says(runtime: Runtime, text: str) -> str:
+    """A staff member's command in the staff chat, answered by the real staff-chat code."""
+    command = staff_chat.command_of(text, None)
+    assert command is not None
+    async with runtime.sessions.begin() as session:
+        member = await staff.get_staff_by_username(session, "wang") or await staff.create_staff(
+            session, username="wang", role="staff", password_hash=None, now=MORNING
+        )
+        return texts(await staff_chat.answer(session, runtime.services, member, command))
