@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -72,6 +73,7 @@ async def _sender(url: str, fake: FakeTelegram, folder: str) -> asyncio.subproce
         LINLI_TELEGRAM_API_BASE=fake.base_url,
         LINLI_QUIET_HOURS="off",  # the figures must not depend on the time of day
         NO_PROXY="127.0.0.1,localhost",
+        PYTHONPATH=str(ROOT),  # the code of this checkout, whatever is installed
     )
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", "--role", "scheduler", env=env, cwd=folder,
@@ -115,7 +117,8 @@ async def run(residents: int, limit: int, *, kill: bool) -> dict[str, Any]:
                     raise SystemExit(f"the sender stopped on its own ({process.returncode})")
                 await asyncio.sleep(0.5)
         finally:
-            process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # it may have stopped on its own
+                process.send_signal(signal.SIGTERM)
             await process.wait()
             await fake.stop()
     per_chat = Counter(m["chat_id"] for m in fake.sent())

@@ -79,8 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     # httpx logs every request URL at INFO, and Bot API URLs hold the bot token (safety.md §5);
-    # Alembic announces each of its plugins at INFO, and bm25s sets its own logger to DEBUG.
-    for noisy in ("httpx", "httpcore", "alembic", "bm25s"):
+    # Alembic announces each of its plugins and APScheduler each job run at INFO, and bm25s
+    # sets its own logger to DEBUG. Our own logs say what the jobs changed.
+    for noisy in ("httpx", "httpcore", "alembic", "apscheduler", "bm25s"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
     if args.command == "route":
         return _route(settings, args.text, as_json=args.json)
