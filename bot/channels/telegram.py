@@ -303,7 +303,7 @@ class Pacer:
         self,
         clock: Callable[[], float] = time.monotonic,
         *,
-        per_bot: float = 1 / 30,
+        per_bot: float = 1 / 29,  # just under 30/s, so timing jitter never makes 31 in a second
         per_chat: float = 1.0,
         per_group: float = 3.0,
     ) -> None:
@@ -333,15 +333,16 @@ class Pacer:
         return wait
 
     async def slot(self, chat_id: int | str) -> None:
-        """Wait for the bot-wide pace, then book the send for this chat."""
+        """Wait for the bot-wide pace, then book the send for this chat. Slots follow each
+        other on a fixed grid, so a late wake-up does not push every later send back."""
         per_bot, per_chat, per_group = self._gaps
         now = self._clock()
-        if self._next_any > now:
-            await asyncio.sleep(self._next_any - now)
-            now = self._clock()
-        self._next_any = now + per_bot
+        start = max(now, self._next_any)
+        if start > now:
+            await asyncio.sleep(start - now)
+        self._next_any = start + per_bot
         gap = per_group if str(chat_id).startswith("-") else per_chat
-        self._next_chat[str(chat_id)] = now + gap
+        self._next_chat[str(chat_id)] = start + gap
 
 
 class TelegramSender:
