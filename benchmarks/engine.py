@@ -1,4 +1,5 @@
-"""Engine throughput and latency on SQLite: a mixed stream of resident messages.
+"""Engine throughput and latency on SQLite (or any database URL): a mixed stream of
+resident messages.
 
 Prints JSON: the median of several rounds (the machines are noisy) and latency percentiles
 over all rounds. Throughput counts time inside `Engine.handle`, one message at a time. The
@@ -7,6 +8,7 @@ id, load the resident), measured in the same run on the same database, so
 `ratio_to_baseline` stays comparable across noisy machines.
 
     .venv/bin/python benchmarks/engine.py [--messages 3000] [--residents 200] [--rounds 3]
+        [--database-url postgresql+asyncpg://…]   (an existing, migrated database)
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import make_url
 
 from bot.app import build_services
 from bot.config import Settings
@@ -55,9 +59,13 @@ def _percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(messages: int, resident_count: int, rounds: int) -> dict[str, object]:
+async def run(
+    messages: int, resident_count: int, rounds: int, url: str | None = None, tag: str = ""
+) -> dict[str, object]:
+    """Time the engine on `url` (default: a new SQLite file) and print nothing; `tag` keeps
+    the residents and update ids of one run apart from an earlier run's on the same database."""
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{folder}/bench.db"
+        url = url or f"sqlite+aiosqlite:///{folder}/bench.db"
         database = db.create_engine(url)
         await migrate.upgrade(database)
         sessions = db.session_factory(database)
@@ -68,7 +76,7 @@ async def run(messages: int, resident_count: int, rounds: int) -> dict[str, obje
             kind, value = rng.choice(STREAM)
             user = f"r{rng.randrange(resident_count)}"
             fields = {"text": value} if kind == "text" else {"action": value}
-            incoming = Incoming("bench", user, f"u{n}", **fields)  # type: ignore[arg-type]
+            incoming = Incoming(f"bench{tag}", user, f"u{n}", **fields)  # type: ignore[arg-type]
             started = time.perf_counter()
             await engine.handle(incoming)
             return time.perf_counter() - started
@@ -84,9 +92,9 @@ async def run(messages: int, resident_count: int, rounds: int) -> dict[str, obje
 
         async def baseline_tx(n: int) -> None:
             async with sessions.begin() as session:
-                await updates.claim_update(session, channel="base", update_id=str(n))
+                await updates.claim_update(session, channel=f"base{tag}", update_id=str(n))
                 await residents.load_for_update(
-                    session, channel="bench", external_id="r1", locale="zh", now=utcnow()
+                    session, channel=f"bench{tag}", external_id="r1", locale="zh", now=utcnow()
                 )
 
         base_rates = []
@@ -101,7 +109,7 @@ async def run(messages: int, resident_count: int, rounds: int) -> dict[str, obje
     baseline = statistics.median(base_rates)
     return {
         "benchmark": "engine",
-        "database": "sqlite",
+        "database": make_url(url).get_backend_name(),
         "messages": messages * rounds,
         "rounds": rounds,
         "residents": resident_count,
@@ -122,8 +130,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="report the median round")
+    parser.add_argument("--database-url", help="a migrated database (default: new SQLite)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.messages, args.residents, args.rounds)), indent=2))
+    result = asyncio.run(run(args.messages, args.residents, args.rounds, args.database_url))
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
+    from bot.channels.wechat import WeChatChannel
 
 
 def build_services(settings: Settings) -> Services:
@@ -158,17 +159,35 @@ async def _drain_rescues(runtime: Runtime, seconds: float = 10.0) -> None:
         )
 
 
-def create_web_app(runtime: Runtime, telegram: TelegramChannel | None = None) -> web.Application:
-    """The aiohttp application: the resident chat page, its API, the health check and, in
-    webhook mode, the Telegram webhook."""
+def create_web_app(
+    runtime: Runtime,
+    telegram: TelegramChannel | None = None,
+    wechat: WeChatChannel | None = None,
+) -> web.Application:
+    """The aiohttp application: the resident chat page, its API, the health check, in
+    webhook mode the Telegram webhook, and the WeChat endpoint when that channel is on."""
     from bot.channels import web as web_channel
 
     app = web.Application(
         client_max_size=web_channel.MAX_BODY_BYTES, middlewares=[web_channel.security_headers]
     )
     web_channel.setup(app, runtime)
+    from bot import metrics
+
+    metrics.setup(app, runtime)  # GET /metrics: loopback only, or with LINLI_METRICS_TOKEN
+    from bot import api
+
+    api.setup(app, runtime)  # the REST API at /api/v1
+    from bot import dashboard
+    from bot.dashboard.photos import TelegramPhotos
+
+    # The staff dashboard at /staff; Telegram photos reach it through the bot, never a URL.
+    photos = TelegramPhotos(telegram.app.bot) if telegram is not None else None
+    dashboard.setup(app, runtime, photos=photos)
     if telegram is not None and telegram.webhook:
         telegram.routes(app)
+    if wechat is not None:
+        wechat.routes(app)
     return app
 
 
@@ -186,6 +205,19 @@ def start_telegram(runtime: Runtime) -> TelegramChannel | None:
     return channel
 
 
+def start_wechat(runtime: Runtime) -> WeChatChannel | None:
+    """The WeChat channel when its token and app id are set; its outbox sender joins."""
+    if not runtime.settings.wechat_enabled:
+        return None
+    from bot.channels import wechat_api
+    from bot.channels.wechat import WeChatChannel
+    from bot.channels.wechat_sender import WeChatSender
+
+    api = wechat_api.from_settings(runtime.settings, runtime.sessions)
+    runtime.channels.append(WeChatSender(api, runtime.sessions))
+    return WeChatChannel(runtime, api)
+
+
 def sender_policy(settings: Settings) -> SenderPolicy:
     """The outbox sender's manners from the settings: quiet hours and the claim lease."""
     quiet = (
@@ -201,6 +233,9 @@ def sender_policy(settings: Settings) -> SenderPolicy:
 async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
     """Run the service until Ctrl-C or SIGTERM, then stop cleanly."""
     runtime = await build_runtime(settings)
+    from bot.logs import log_update
+
+    runtime.engine.observers.append(log_update)  # one log line per update, without its text
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -219,10 +254,11 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
     receives = role in ("all", "web")  # residents' updates: web chat and Telegram
     sends = role in ("all", "scheduler")  # the outbox sender and the scheduled sweeps
     telegram = start_telegram(runtime)  # a scheduler needs the bot to send, not to receive
+    wechat = start_wechat(runtime)
     try:
         await ensure_first_admin(runtime, lambda text: print(text, file=out, flush=True))
         if receives:
-            runner = web.AppRunner(create_web_app(runtime, telegram), access_log=None)
+            runner = web.AppRunner(create_web_app(runtime, telegram, wechat), access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, settings.http_host, settings.http_port)
             await site.start()
@@ -234,6 +270,9 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
             print(f"Telegram: @{telegram.bot_username} ({mode})", file=out, flush=True)
         elif telegram is not None:
             await telegram.app.initialize()
+        if wechat is not None and receives:
+            mode = "safe mode" if wechat.safe_mode else "plain mode"
+            print(f"WeChat: messages at {wechat.path} ({mode})", file=out, flush=True)
         if sends:
             from bot.scheduler import build_scheduler
 
@@ -254,6 +293,8 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
             await telegram.stop()
         if runner is not None:
             await runner.cleanup()
+        if wechat is not None:  # after the web app: turns still running queue their replies
+            await wechat.stop()
         await _drain_rescues(runtime)
         await runtime.close()
         print("Linli stopped.", file=out, flush=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Iterable, Sequence
 
@@ -63,6 +62,16 @@ def _parser() -> argparse.ArgumentParser:
 
     add_topic_parser(commands)
 
+    from bot.report_cli import add_parser as add_report_parser
+    from bot.token_cli import add_parser as add_token_parser
+
+    add_report_parser(commands)
+    add_token_parser(commands)
+
+    from bot.wechat_cli import add_parser as add_wechat_parser
+
+    add_wechat_parser(commands)
+
     database = commands.add_parser("db", help="database administration")
     db_commands = database.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply migrations")
@@ -73,16 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `linli` console script."""
     args = _parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request URL at INFO, and Bot API URLs hold the bot token (safety.md §5);
-    # Alembic announces each of its plugins and APScheduler each job run at INFO, and bm25s
-    # sets its own logger to DEBUG. Our own logs say what the jobs changed.
-    for noisy in ("httpx", "httpcore", "alembic", "apscheduler", "bm25s"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
+    from bot import logs
+
+    # Plain lines or JSON (LINLI_LOG_FORMAT), scrubbed of resident text, phones and secrets.
+    logs.configure(level=settings.log_level, fmt=settings.log_format, stream=sys.stderr)
     if args.command == "route":
         return _route(settings, args.text, as_json=args.json)
     if args.command == "ask":
@@ -113,6 +116,18 @@ async def _async_main(args: argparse.Namespace, settings: Settings) -> None:
         from bot.topic_cli import run as topic
 
         await topic(settings, args)
+    elif args.command == "report":
+        from bot.report_cli import run as report
+
+        await report(settings, args)
+    elif args.command == "token":
+        from bot.token_cli import run as token
+
+        await token(settings, args)
+    elif args.command == "wechat":
+        from bot.wechat_cli import run as wechat
+
+        await wechat(settings, args)
     elif args.command == "staff":
         await _add_staff(settings, args)
     elif args.command == "db":

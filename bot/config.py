@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
     knowledge_dir: Path | None = None
+    # The WeChat Official Account (公众号) channel: on when the token and the app id are set.
+    wechat_token: SecretStr | None = None
+    wechat_appid: str | None = None
+    wechat_secret: SecretStr | None = None
+    wechat_aes_key: SecretStr | None = None  # EncodingAESKey: safe mode (安全模式) when set
+    wechat_api_base: str = "https://api.weixin.qq.com"
     # Residents' night (local time), when only what cannot wait reaches them; "off" for none.
     quiet_hours: str = Field(default="21:30-08:00", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2}|off)$")
     # How long an outbox sender's claim lasts; after a crash its rows wait this long.
@@ -41,6 +47,13 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=365, ge=1)  # closed tickets, then anonymised
     sensitive_retention_days: int = Field(default=180, ge=1)  # crisis and counselling tickets
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line
+    # GET /metrics: without a token only loopback callers not coming through the proxy.
+    metrics_token: SecretStr | None = None
+    # The web chat's per-client limit (a resident's cookie, else the address): messages per
+    # minute on average and the burst allowed at once; 0 turns the limit off.
+    web_rate_per_minute: int = Field(default=20, ge=0)
+    web_rate_burst: int = Field(default=10, ge=1)
 
     @field_validator("timezone")
     @classmethod
@@ -50,6 +63,24 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("wechat_aes_key")
+    @classmethod
+    def _valid_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) != 43:
+            raise ValueError("LINLI_WECHAT_AES_KEY (EncodingAESKey) must be 43 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _wechat_complete(self) -> Settings:
+        if self.wechat_enabled and self.wechat_secret is None:
+            raise ValueError("the WeChat channel needs LINLI_WECHAT_SECRET (AppSecret) too")
+        return self
+
+    @property
+    def wechat_enabled(self) -> bool:
+        """Whether the WeChat Official Account channel is on (token and app id set)."""
+        return self.wechat_token is not None and bool(self.wechat_appid)
 
     @field_validator("database_url")
     @classmethod

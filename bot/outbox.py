@@ -55,7 +55,15 @@ class InDoubt:
     reason: str
 
 
-DeliveryResult = Sent | RetryAfter | Unreachable | Failed | InDoubt
+@dataclass(frozen=True, slots=True)
+class Undeliverable:
+    """This channel cannot deliver this message now (e.g. WeChat's 48-hour window has closed):
+    no retry, the message stays visible to staff, and the resident stays reachable."""
+
+    reason: str
+
+
+DeliveryResult = Sent | RetryAfter | Unreachable | Failed | InDoubt | Undeliverable
 
 
 class ChannelSender(Protocol):
@@ -249,6 +257,8 @@ class Sender:
                 await outbox.mark_unreachable(session, message_id=message.id, error=reason)
                 if message.resident_id is not None:
                     await residents.mark_unreachable(session, resident_id=message.resident_id)
+            case Undeliverable(reason):
+                await outbox.mark_dead(session, message_id=message.id, error=reason)
             case InDoubt(reason) if message.priority < self.policy.resend_in_doubt:
                 await outbox.mark_uncertain(session, message_id=message.id, error=reason)
             case Failed(reason) | InDoubt(reason) if message.attempts >= self.policy.max_attempts:

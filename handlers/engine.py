@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,14 @@ class Handled:
     replies: tuple[Reply, ...]
     locale: str
     duplicate: bool = False
+    # What answered, for monitoring: a router intent, a flow's name, "crisis", "command",
+    # "button", "input", "duplicate" or "error" — never anything the resident wrote.
+    route: str = ""
+
+
+# Called after every update with the update, its result and the seconds it took (metrics,
+# logs); never with the session, and an observer's failure never reaches the resident.
+Observer = Callable[[Incoming, Handled, float], None]
 
 
 class Engine:
@@ -51,9 +60,22 @@ class Engine:
         self._clock = clock
         self._rescue_delay = rescue_delay
         self._rescues: set[asyncio.Task[None]] = set()
+        self.observers: list[Observer] = []
 
     async def handle(self, msg: Incoming) -> Handled:
         """Handle one update exactly once and return what the resident should see."""
+        started = time.perf_counter()
+        handled = await self._handle_safely(msg)
+        elapsed = time.perf_counter() - started
+        for observe in self.observers:
+            try:
+                observe(msg, handled, elapsed)
+            except Exception:
+                log.exception("an update observer failed")
+        return handled
+
+    async def _handle_safely(self, msg: Incoming) -> Handled:
+        msg = _storable(msg)
         # Safety first: the crisis screen needs no database, so it runs even when storage fails.
         result = self.services.crisis.screen(msg.text) if msg.text else None
         locale = pick_locale(msg.locale)
@@ -66,24 +88,28 @@ class Engine:
             if result is not None and result.is_crisis:
                 self._rescue_later(msg, result)
                 reply = crisis.crisis_reply(self.services, locale, result, staff_alerted=False)
-                return Handled((reply,), locale)
-            return Handled((Reply(self.services.texts.get(locale, "error.try_again")),), locale)
+                return Handled((reply,), locale, route=crisis.CRISIS)
+            try_again = Reply(self.services.texts.get(locale, "error.try_again"))
+            return Handled((try_again,), locale, route="error")
 
     async def _handle(self, msg: Incoming, result: CrisisResult | None, locale: str) -> Handled:
         async with self._sessions.begin() as session:
             if not await updates.claim_update(
                 session, channel=msg.channel, update_id=msg.update_id
             ):
-                return Handled((), locale, duplicate=True)
+                return Handled((), locale, duplicate=True, route="duplicate")
             turn = await self._turn(session, msg, locale)
             conversation = turn.conversation
             before = _snapshot(conversation.flow, conversation.step, conversation.data)
+            flow = conversation.flow
             if result is not None and result.is_crisis:
                 outcome = await crisis.respond(turn, result)
+                route = crisis.CRISIS
             else:
                 outcome = await registry.dispatch(turn)
+                route = _route(turn, flow, outcome)
             self._apply(turn, outcome, before)
-            return Handled(outcome.replies, turn.locale)
+            return Handled(outcome.replies, turn.locale, route=route)
 
     async def _turn(self, session: AsyncSession, msg: Incoming, locale: str) -> Turn:
         now = self._clock()
@@ -162,6 +188,45 @@ class Engine:
             data = {"draft": dict(outcome.draft or {})} if fresh else conversation.data
         if _snapshot(flow, step, data) != before:
             residents.set_flow(conversation, flow=flow, step=step, data=data, now=turn.now)
+
+
+def _storable(msg: Incoming) -> Incoming:
+    """The update without what no database can store: NUL characters (PostgreSQL refuses
+    them) and lone surrogates (not UTF-8), which only a hostile or broken client sends."""
+    changes: dict[str, Any] = {}
+    for name in ("text", "action", "photo", "display_name", "user_id", "update_id"):
+        value = getattr(msg, name)
+        if value is not None and _unstorable(value):
+            changes[name] = _clean(value)
+    if msg.location is not None and msg.location.address and _unstorable(msg.location.address):
+        changes["location"] = replace(msg.location, address=_clean(msg.location.address))
+    return replace(msg, **changes) if changes else msg
+
+
+def _unstorable(value: str) -> bool:
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _clean(value: str) -> str:
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def _route(turn: Turn, flow: str | None, outcome: Outcome) -> str:
+    """What answered the update, in a few words fit for a metric label."""
+    if turn.route is not None:
+        return turn.route.intent
+    if turn.text.startswith("/"):
+        return "command"
+    started = outcome.flow if outcome.flow not in (None, KEEP) else None
+    if flow or started:
+        return str(flow or started)
+    return "button" if turn.msg.action is not None else "input"
 
 
 def _snapshot(flow: str | None, step: str | None, data: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ scope, so one ticket counts once however long it runs; a rate with nothing to co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,15 +45,23 @@ async def figures(
     start: datetime,
     end: datetime,
     grid: str | None = None,
+    category: str | None = None,
 ) -> Figures:
-    """Compute the figures for tickets received in [start, end), in one grid or everywhere."""
+    """Compute the figures for tickets received in [start, end), in one grid (and category)
+    or everywhere."""
     query = select(Ticket).where(
         Ticket.kind.in_(COMPLAINT_KINDS), Ticket.created_at >= start, Ticket.created_at < end
     )
     if grid is not None:
         query = query.where(Ticket.grid == grid)
+    if category is not None:
+        query = query.where(Ticket.category == category)
     received = list((await session.execute(query)).scalars().all())
+    return figures_of(received, calendar, end=end)
 
+
+def figures_of(received: Sequence[Ticket], calendar: WorkCalendar, *, end: datetime) -> Figures:
+    """The figures of tickets already selected as received in a period ending at `end`."""
     claimed = sum(
         1
         for t in received

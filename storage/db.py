@@ -26,6 +26,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     transactions that take the lock up front (BEGIN IMMEDIATE), calls run inline on the event
     loop and one pooled connection, so the transactions of a process queue for it in order."""
     parsed = make_url(url)
+    # Statement parameters are residents' words: keep them out of exceptions and logs.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)

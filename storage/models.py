@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -148,7 +149,14 @@ class Ticket(Base):
     """A case staff must act on: a complaint, a request for a person, a crisis, a check-in."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_tickets_status_due", "status", "due_at"),
+        # The dashboard's lists by grid and by assignee (migration 0011, which also adds the
+        # PostgreSQL-only trigram indexes for text search that the models do not describe).
+        Index("ix_tickets_grid_status", "grid", "status"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        Index("ix_tickets_grid_category", "grid", "category"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
@@ -290,6 +298,8 @@ class FaqFeedback(Base):
     helpful: Mapped[bool] = mapped_column(Boolean)
     locale: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Staff reviewed it on the dashboard's knowledge page.
+    handled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Broadcast(Base):
@@ -510,3 +520,50 @@ class SurveyAnswer(Base):
     choices: Mapped[list[int] | None] = mapped_column(JSONData)  # option positions
     rating: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text)
+
+
+class StaffSession(Base):
+    """A signed-in dashboard session, kept on the server so logout and disabling end it; the
+    id is a hash of the cookie value, so a copy of the table opens no session."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    """One try at the dashboard login (never the password), for throttling and review."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username", "username", "created_at"),
+        Index("ix_login_attempts_address", "address", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # ok | failed | throttled
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A REST API token of one staff member, acting with their role; only a hash of the token
+    is kept, so a copy of the table opens nothing."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))  # the token's first characters, to tell it
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256, hex
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

@@ -52,3 +52,11 @@ async def get_staff_by_username(session: AsyncSession, username: str) -> Staff |
     """A staff account by login name."""
     result = await session.execute(select(Staff).where(Staff.username == username))
     return result.scalar_one_or_none()
+
+
+async def list_staff(session: AsyncSession, *, active_only: bool = False) -> list[Staff]:
+    """Every staff account (or only the active ones), by login name."""
+    query = select(Staff).order_by(Staff.username)
+    if active_only:
+        query = query.where(Staff.active.is_(True))
+    return list((await session.execute(query)).scalars().all())

@@ -60,6 +60,8 @@ class FakeTelegram:
     _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _runner: web.AppRunner | None = None
     port: int = 0
+    # Files getFile hands out, by file_id, downloadable at /file/bot<token>/<file_path>.
+    files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -76,6 +78,7 @@ class FakeTelegram:
         self._released = asyncio.Event()
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/photos/{file_id}", self._file)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -248,9 +251,16 @@ class FakeTelegram:
             return {
                 "file_id": fields.get("file_id"),
                 "file_unique_id": "u",
-                "file_path": "photos/p.jpg",
+                "file_path": f"photos/{fields.get('file_id')}",
             }
         return True
+
+    async def _file(self, request: web.Request) -> web.Response:
+        self.calls.append(("download", {"file_id": request.match_info["file_id"]}))
+        data = self.files.get(request.match_info["file_id"])
+        if request.match_info["token"] != self.token or data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def _user(self, user: int, language: str) -> dict[str, Any]:
         return {"id": user, "is_bot": False, "first_name": f"R{user}", "language_code": language}

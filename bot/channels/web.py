@@ -13,6 +13,7 @@ from aiohttp import web
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
+from bot.ratelimit import RateLimiter
 from handlers.i18n import pick_locale
 from handlers.types import MAX_ACTION_BYTES, Incoming, Reply
 from storage import db
@@ -30,6 +31,7 @@ MAX_ID_CHARS = 64
 STATIC = Path(__file__).with_name("web_static")
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime")
 SIGNER: web.AppKey[URLSafeSerializer] = web.AppKey("signer")
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("web_chat_limiter")
 
 CSP = (
     "default-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -61,6 +63,8 @@ def setup(app: web.Application, runtime: Runtime) -> None:
     """Register the chat page, the chat API and the health check on `app`."""
     app[RUNTIME] = runtime
     app[SIGNER] = URLSafeSerializer(runtime.secret_key, salt="linli.web.resident")
+    settings = runtime.settings
+    app[LIMITER] = RateLimiter(settings.web_rate_per_minute, settings.web_rate_burst)
     app.router.add_get("/", page)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_post("/api/chat", chat)
@@ -77,6 +81,11 @@ async def chat(request: web.Request) -> web.Response:
     """One resident message or button press in, the bot's replies out."""
     runtime = request.app[RUNTIME]
     locale = pick_locale(request.headers.get("Accept-Language"))
+    wait = request.app[LIMITER].wait(_client(request))
+    if wait:
+        response = _error(runtime, locale, "web.too_many", status=429, seconds=wait)
+        response.headers["Retry-After"] = str(wait)
+        return response
     if request.content_type != "application/json":
         return _error(runtime, locale, "web.need_json", status=415)
     try:
@@ -150,8 +159,10 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
-def _error(runtime: Runtime, locale: str, key: str, *, status: int) -> web.Response:
-    message = runtime.services.texts.get(locale, key)
+def _error(
+    runtime: Runtime, locale: str, key: str, *, status: int, **values: object
+) -> web.Response:
+    message = runtime.services.texts.get(locale, key, **values)
     return web.json_response({"error": message, "locale": locale}, status=status, dumps=_dumps)
 
 
@@ -168,6 +179,19 @@ def _resident_id(request: web.Request) -> str | None:
     except BadSignature:
         return None
     return value if isinstance(value, str) else None
+
+
+def _client(request: web.Request) -> str:
+    """Whom the rate limit counts: the resident's signed cookie, else their address (behind
+    the reverse proxy, the X-Real-IP it sets; only a loopback peer is trusted to set it)."""
+    resident = _resident_id(request)
+    if resident is not None:
+        return "r:" + resident
+    peer = request.remote or ""
+    forwarded = request.headers.get("X-Real-IP")
+    if forwarded and peer in ("127.0.0.1", "::1"):
+        return "a:" + forwarded.strip()
+    return "a:" + peer
 
 
 def _new_resident_id() -> str:

@@ -13,6 +13,8 @@ from bot.scheduler import JOBS, RETENTION, build_scheduler, run_job, schedule
 from storage.models import Conversation, ProcessedUpdate, Ticket
 from tests.chat import ResidentChat, report_problem
 
+pytestmark = pytest.mark.both_databases
+
 
 async def test_every_sweep_is_scheduled(runtime: Runtime) -> None:
     scheduler = build_scheduler(runtime)

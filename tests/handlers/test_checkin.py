@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import Runtime
@@ -13,6 +14,8 @@ from handlers.engine import Engine
 from storage import outbox, staff
 from storage.models import AuditLog, Outbox, Ticket
 from tests.chat import ResidentChat, fetch_all, fetch_one, report_problem, texts
+
+pytestmark = pytest.mark.both_databases
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MORNING = datetime(2026, 11, 27, 8, 0, tzinfo=SHANGHAI)

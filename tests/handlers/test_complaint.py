@@ -16,6 +16,8 @@ from storage import outbox, staff
 from storage.models import Outbox, Resident, Staff, Ticket, TicketEvent, TicketSupporter
 from tests.chat import ResidentChat, fetch_all, fetch_one, report_problem, texts
 
+pytestmark = pytest.mark.both_databases
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

@@ -13,6 +13,8 @@ from handlers.engine import Engine
 from storage.models import Conversation, Outbox, Ticket, TicketEvent
 from tests.chat import ResidentChat, fetch_all, fetch_one, texts
 
+pytestmark = pytest.mark.both_databases
+
 # (message, words the reply must contain, words it must not contain)
 VARIANTS = [
     (

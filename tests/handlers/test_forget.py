@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import Runtime
@@ -15,6 +16,8 @@ from tests.chat import (
     report_problem,
     texts,
 )
+
+pytestmark = pytest.mark.both_databases
 
 
 async def _file_a_request(alice: ResidentChat) -> None:

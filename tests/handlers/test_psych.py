@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import Runtime
 from storage.models import Conversation, Resident, Ticket, TicketEvent
 from tests.chat import ResidentChat, fetch_one, texts
+
+pytestmark = pytest.mark.both_databases
 
 OPTIONS = ["预约心理咨询室", "心理援助热线", "只想聊聊"]
 

@@ -20,6 +20,8 @@ from storage.models import Outbox, Survey, SurveyInvitation, utcnow
 from tests.chat import ResidentChat, fetch_all, texts
 from tests.handlers.test_survey import add_survey, send
 
+pytestmark = pytest.mark.both_databases
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # LINLI_TIMEZONE's default
 
 

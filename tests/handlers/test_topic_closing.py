@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import Runtime
@@ -14,6 +15,8 @@ from storage import staff
 from storage.models import Topic, utcnow
 from tests.chat import ResidentChat, fetch_all, texts
 from tests.hall import CLOSES, Hall, outbox_texts, vote
+
+pytestmark = pytest.mark.both_databases
 
 
 async def _topic(runtime: Runtime, topic_id: int) -> Topic:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import Runtime
 from storage.models import Resident, Ticket
 from tests.chat import ResidentChat, fetch_one, texts
+
+pytestmark = pytest.mark.both_databases
 
 
 async def _one(runtime: Runtime, statement: Any) -> Any:

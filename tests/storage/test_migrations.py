@@ -18,7 +18,7 @@ def _down_and_up(connection: Connection) -> None:
     config = migrate.alembic_config()
     config.attributes["connection"] = connection
     command.downgrade(config, "base")
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 async def test_models_and_migrations_agree(database_url: str) -> None:

@@ -1,0 +1,222 @@
+"""What every dashboard page shares: the signed-in staff member, the session check (idle and
+absolute expiry), CSRF, role gates, the staff catalogue and rendering."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from handlers.i18n import CATALOGUE_DIR, DEFAULT_LOCALE, LOCALES, Texts
+from knowledge.grids import Grid
+from storage import staff_sessions
+from storage.models import Staff, utcnow
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+    from bot.dashboard.photos import PhotoSource
+
+COOKIE = "linli_staff"
+LOGIN_COOKIE = "linli_staff_login"  # the CSRF token of the login form, before any session
+IDLE = timedelta(minutes=30)
+LIFETIME = timedelta(hours=12)
+STAFF_CATALOGUE = CATALOGUE_DIR / "dashboard"
+TEMPLATES = Path(__file__).with_name("templates")
+EVERYONE = frozenset({"admin", "staff", "counselor", "grid"})
+OFFICE = frozenset({"admin", "staff"})  # hall, surveys, notices, knowledge, statistics
+ADMIN = frozenset({"admin"})
+
+
+@dataclass
+class Clock:
+    """The dashboard's idea of now; tests move it forward to expire sessions."""
+
+    offset: timedelta = field(default_factory=timedelta)
+
+    def __call__(self) -> datetime:
+        """The current time (UTC), shifted by `offset`."""
+        return utcnow() + self.offset
+
+
+RUNTIME: web.AppKey[Runtime] = web.AppKey("dashboard_runtime")
+CLOCK: web.AppKey[Clock] = web.AppKey("dashboard_clock", Clock)
+TEXTS: web.AppKey[Texts] = web.AppKey("dashboard_texts", Texts)
+PHOTOS: web.AppKey[PhotoSource | None] = web.AppKey("dashboard_photos")
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """The staff member behind a request, and their session's CSRF token and language."""
+
+    staff: Staff
+    session_id: str
+    csrf: str
+    locale: str
+    now: datetime
+
+
+Page = Callable[[web.Request, Signed], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def session_id_of(token: str) -> str:
+    """The stored id of a session cookie value (a hash: the table holds no usable cookie)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def url(path: str = "") -> str:
+    """A dashboard URL."""
+    return "/staff" + (path or "/")
+
+
+def translator(request: web.Request, locale: str) -> Callable[..., str]:
+    """`t(key, **values)` in the staff member's language."""
+    texts = request.app[TEXTS]
+    return lambda key, **values: texts.get(locale, key, **values)
+
+
+async def authenticate(request: web.Request) -> Signed | None:
+    """The live session of this request, touched; None when absent, revoked or expired."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    now = request.app[CLOCK]()
+    session_id = session_id_of(token)
+    async with request.app[RUNTIME].sessions.begin() as session:
+        found = await staff_sessions.find(session, session_id=session_id)
+        if found is None:
+            return None
+        row, staff = found
+        expired = now - row.last_seen_at > IDLE or now - row.created_at > LIFETIME
+        if expired or not staff.active:
+            await staff_sessions.revoke(session, session_id=session_id, now=now)
+            return None
+        row.last_seen_at = now
+        return Signed(staff, session_id, row.csrf_token, row.locale, now)
+
+
+async def form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form (read once, cached by aiohttp)."""
+    return await request.post()
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time comparison of two tokens."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def page(
+    *, roles: frozenset[str] = EVERYONE, password_change: bool = False
+) -> Callable[[Page], Handler]:
+    """Wrap a page for signed-in staff with one of `roles`: anyone else goes to the login,
+    a first password must be changed first, and every POST must carry the CSRF token."""
+
+    def wrap(handler: Page) -> Handler:
+        async def run(request: web.Request) -> web.StreamResponse:
+            signed = await authenticate(request)
+            if signed is None:
+                if request.method == "POST":
+                    raise web.HTTPForbidden(text=_text(request, DEFAULT_LOCALE, "auth.expired"))
+                raise web.HTTPSeeOther(url("/login"))
+            if request.method == "POST":
+                posted = (await form(request)).get("csrf_token", "")
+                if not isinstance(posted, str) or not same(posted, signed.csrf):
+                    return error(request, signed, "auth.bad_csrf", status=403)
+            if signed.staff.must_change_password and not password_change:
+                raise web.HTTPSeeOther(url("/password"))
+            if signed.staff.role not in roles:
+                return error(request, signed, "auth.forbidden", status=403)
+            return await handler(request, signed)
+
+        run.__doc__ = handler.__doc__
+        return run
+
+    return wrap
+
+
+def _text(request: web.Request, locale: str, key: str) -> str:
+    return request.app[TEXTS].get(locale, key)
+
+
+def render(
+    request: web.Request,
+    signed: Signed | None,
+    template: str,
+    *,
+    status: int = 200,
+    locale: str | None = None,
+    **context: Any,
+) -> web.Response:
+    """A page from `templates/`, autoescaped, in the staff member's language."""
+    lang = locale or (signed.locale if signed else DEFAULT_LOCALE)
+    runtime = request.app[RUNTIME]
+    services = runtime.services
+    tz = services.timezone
+
+    def when(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        return moment.astimezone(tz).strftime(pattern) if moment else "-"
+
+    texts = request.app[TEXTS]
+
+    def message(key: str | None) -> str:
+        """A problem's text from either catalogue; anything else (a tampered query) is generic."""
+        if key and texts.has(key):
+            return texts.get(lang, key)
+        if key and services.texts.has(key):
+            return services.texts.get(lang, key)
+        return texts.get(lang, "common.error")
+
+    context.update(
+        t=translator(request, lang),
+        message=message,
+        label=lambda key, fallback: texts.get(lang, key) if texts.has(key) else fallback,
+        rt=lambda key, **v: services.texts.get(lang, key, **v),
+        lang=lang,
+        locales=LOCALES,
+        signed=signed,
+        me=signed.staff if signed else None,
+        csrf=signed.csrf if signed else context.get("csrf", ""),
+        when=when,
+        category_label=lambda c: (
+            services.categories[c].label(lang) if c in services.categories else (c or "-")
+        ),
+        grid_label=lambda g: _grid_label(services.grids.get(g), g, lang),
+        path=request.path,
+    )
+    response = aiohttp_jinja2.render_template(template, request, context, status=status)
+    return response
+
+
+def _grid_label(grid: Grid | None, grid_id: str | None, locale: str) -> str:
+    return grid.label(locale) if grid is not None else (grid_id or "-")
+
+
+def error(request: web.Request, signed: Signed | None, key: str, *, status: int) -> web.Response:
+    """A plain page saying what went wrong (forbidden, not found, expired form)."""
+    return render(request, signed, "message.html", status=status, message_key=key)
+
+
+def redirect(location: str) -> web.Response:
+    """A 303 to another dashboard page (after a POST, so a reload does not repeat it)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def int_or_none(value: Any) -> int | None:
+    """A form or query value as an int, or None."""
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def load_texts() -> Texts:
+    """The staff catalogue (zh and en with the same keys)."""
+    return Texts.load(STAFF_CATALOGUE)
