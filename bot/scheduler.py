@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 Sweep = Callable[[AsyncSession, Services], Awaitable[int]]
 UPDATE_KEYS_KEPT = timedelta(days=7)  # no channel redelivers an update after days
+REPLIES_KEPT = timedelta(hours=1)  # a redelivery comes within minutes; replies quote residents
 DRAFTS_KEPT = timedelta(days=7)  # a flow left unfinished this long is forgotten
 RETENTION = "anonymise_old_tickets"  # daily; needs the settings, so not a plain sweep
 
@@ -36,7 +37,9 @@ async def _close_surveys(session: AsyncSession, services: Services) -> int:
 
 
 async def _forget_update_keys(session: AsyncSession, services: Services) -> int:
-    return await updates.forget_updates_before(session, cutoff=utcnow() - UPDATE_KEYS_KEPT)
+    now = utcnow()
+    cleared = await updates.forget_replies_before(session, cutoff=now - REPLIES_KEPT)
+    return cleared + await updates.forget_updates_before(session, cutoff=now - UPDATE_KEYS_KEPT)
 
 
 async def _send_due_broadcasts(session: AsyncSession, services: Services) -> int:
@@ -83,7 +86,7 @@ JOBS: dict[str, tuple[Sweep, int]] = {
     "send_due_surveys": (_send_due_surveys, 1),  # 问卷 invitations at their send time
     "remind_survey_non_respondents": (_remind_surveys, 30),
     "close_ended_surveys": (_close_ended_surveys, 5),
-    "forget_old_update_keys": (_forget_update_keys, 360),
+    "forget_old_update_keys": (_forget_update_keys, 60),
     "clear_stale_drafts": (_clear_drafts, 360),
 }
 

@@ -34,9 +34,17 @@ class Handled:
     replies: tuple[Reply, ...]
     locale: str
     duplicate: bool = False
+    # For a duplicate: what the update was answered the first time. A channel whose client
+    # retries only for want of an answer (the web chat) shows it again; a platform that
+    # redelivers after an answer may already have arrived (Telegram) does not.
+    earlier: tuple[Reply, ...] = ()
     # What answered, for monitoring: a router intent, a flow's name, "crisis", "command",
     # "button", "input", "duplicate" or "error" — never anything the resident wrote.
     route: str = ""
+
+
+class _AlreadyHandled(Exception):
+    """This update was handled before: roll back this attempt."""
 
 
 # Called after every update with the update, its result and the seconds it took (metrics,
@@ -93,11 +101,25 @@ class Engine:
             return Handled((try_again,), locale, route="error")
 
     async def _handle(self, msg: Incoming, result: CrisisResult | None, locale: str) -> Handled:
+        try:
+            return await self._handle_once(msg, result, locale)
+        except _AlreadyHandled:
+            # A redelivery: what this attempt did is rolled back; the channel may show the
+            # answer the update got the first time (it may never have reached the resident).
+            async with self._sessions() as session:
+                stored = await updates.replies_of(
+                    session, channel=msg.channel, update_id=msg.update_id
+                )
+            earlier = tuple(Reply.from_dict(reply) for reply in stored or ())
+            return Handled((), locale, duplicate=True, route="duplicate", earlier=earlier)
+
+    async def _handle_once(
+        self, msg: Incoming, result: CrisisResult | None, locale: str
+    ) -> Handled:
+        """Do the update's work and record it as handled last, in one transaction; the
+        resident's row lock orders concurrent deliveries, and the second one finds the record
+        and rolls back."""
         async with self._sessions.begin() as session:
-            if not await updates.claim_update(
-                session, channel=msg.channel, update_id=msg.update_id
-            ):
-                return Handled((), locale, duplicate=True, route="duplicate")
             turn = await self._turn(session, msg, locale)
             conversation = turn.conversation
             before = _snapshot(conversation.flow, conversation.step, conversation.data)
@@ -109,6 +131,11 @@ class Engine:
                 outcome = await registry.dispatch(turn)
                 route = _route(turn, flow, outcome)
             self._apply(turn, outcome, before)
+            replies = [reply.as_dict() for reply in outcome.replies]
+            if not await updates.record_update(
+                session, channel=msg.channel, update_id=msg.update_id, replies=replies
+            ):
+                raise _AlreadyHandled
             return Handled(outcome.replies, turn.locale, route=route)
 
     async def _turn(self, session: AsyncSession, msg: Incoming, locale: str) -> Turn:

@@ -134,6 +134,9 @@ class ProcessedUpdate(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     update_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # What the resident was answered, so that a redelivery (the first answer was lost with a
+    # dying worker or connection) gets the same answer; cleared after an hour.
+    replies: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONData)
 
 
 class TicketCounter(Base):

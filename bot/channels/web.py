@@ -98,9 +98,11 @@ async def chat(request: web.Request) -> web.Response:
     if incoming is None:
         return _error(runtime, locale, "web.bad_request", status=400)
     handled = await runtime.engine.handle(incoming)
+    # The page sends a message again, with its id, only when no answer came back: give it the
+    # answer the first attempt got.
+    replies = handled.earlier if handled.duplicate else handled.replies
     response = web.json_response(
-        {"replies": [r.as_dict() for r in handled.replies], "locale": handled.locale},
-        dumps=_dumps,
+        {"replies": [r.as_dict() for r in replies], "locale": handled.locale}, dumps=_dumps
     )
     _remember(request, response, incoming.user_id)
     return response

@@ -104,3 +104,18 @@ def test_quiet_hours_can_be_turned_off() -> None:
     assert sender_policy(Settings.from_mapping({"quiet_hours": "off"})).quiet is None
     night = sender_policy(Settings.from_mapping({})).quiet
     assert night is not None and (night.start.hour, night.end.hour) == (21, 8)
+
+
+async def test_stored_replies_are_cleared_after_an_hour(
+    alice: ResidentChat, runtime: Runtime
+) -> None:
+    await alice.send(text="你好", update_id="hello-1")
+    async with runtime.sessions.begin() as session:
+        row = await session.get(ProcessedUpdate, ("console", "hello-1"))
+        assert row is not None and row.replies and "很高兴为您服务" in row.replies[0]["text"]
+        row.processed_at = datetime.now(UTC) - timedelta(hours=2)
+    assert await run_job(runtime, "forget_old_update_keys") == 1
+    assert await run_job(runtime, "forget_old_update_keys") == 0
+    async with runtime.sessions() as session:
+        row = await session.get(ProcessedUpdate, ("console", "hello-1"))
+        assert row is not None and row.replies is None  # the key stays for a week

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Runtime
+from handlers.types import Incoming
 from storage.models import Resident, Ticket
 from tests.chat import ResidentChat, fetch_one, texts
 
@@ -89,6 +90,12 @@ async def test_the_same_update_twice_has_one_effect(alice: ResidentChat, runtime
     first = await alice.send(action="handoff:confirm", update_id="dup-1")
     second = await alice.send(action="handoff:confirm", update_id="dup-1")
     assert first and second == []
+    # What the update was answered is kept, for a channel to give again (the web chat).
+    redelivery = Incoming(
+        channel="console", user_id="alice", update_id="dup-1", action="handoff:confirm"
+    )
+    handled = await runtime.engine.handle(redelivery)
+    assert handled.duplicate and handled.earlier == tuple(first)
     assert await _one(runtime, select(func.count()).select_from(Ticket)) == 1
     again = await alice.press("handoff:confirm")  # an old button from a finished flow
     assert "过期" in texts(again)
