@@ -54,7 +54,8 @@ async def ticket_list(request: web.Request, signed: Signed) -> web.StreamRespons
     keep = {k: v for k, v in query.items() if k != "page" and v}
     return render(
         request, signed, "tickets.html",
-        tickets=found, total=total, page=number, pages=pages, query=keep, names=names,
+        tickets=found, total=total, cap=ticket_search.COUNT_CAP, page=number, pages=pages,
+        query=keep, names=names,
         statuses=STATUSES, people=people, now=signed.now,
         categories=request.app[RUNTIME].services.categories,
         grids=list(request.app[RUNTIME].services.grids),

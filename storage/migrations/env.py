@@ -19,9 +19,10 @@ target_metadata = Base.metadata
 def _include(
     item: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    # Indexes only a migration knows (PostgreSQL trigram indexes for text search, see 0011)
-    # are not in the models; autogenerate must not propose to drop them.
-    return not (type_ == "index" and reflected and (name or "").endswith("_trgm"))
+    # Indexes only a migration knows (PostgreSQL trigram indexes for text search, 0011; the
+    # ticket list order, 0013) are not in the models; autogenerate must not drop them.
+    migration_only = (name or "").endswith("_trgm") or name == "ix_tickets_list_order"
+    return not (type_ == "index" and reflected and migration_only)
 
 
 def _run(connection: Connection) -> None:

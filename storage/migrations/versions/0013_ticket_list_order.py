@@ -1,0 +1,34 @@
+"""ticket list order index (PostgreSQL)
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-11-27 05:15:00
+
+The dashboard lists tickets most urgent and soonest due first. With this index PostgreSQL
+reads a page in that order and filters on the way (state, grid, text), instead of sorting
+every match — a million closed tickets, or every ticket that mentions 电梯. SQLite cannot
+index NULLS LAST and serves one community, where sorting is cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+NAME = "ix_tickets_list_order"
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"CREATE INDEX {NAME} ON tickets (priority DESC, due_at ASC NULLS LAST, id)")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP INDEX IF EXISTS {NAME}")
