@@ -82,9 +82,9 @@ async def search(
     result = await session.execute(
         select(Ticket)
         .where(*where)
-        # This order is an index on PostgreSQL (migration 0013): the page is read in order
-        # and filtered on the way, not sorted from every match.
-        .order_by(Ticket.priority.desc(), Ticket.due_at.asc().nulls_last(), Ticket.id)
+        # This order is an index (migration 0013), expressions and all: the page is read in
+        # order and filtered on the way, not sorted from every match.
+        .order_by(Ticket.priority.desc(), Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
         .limit(limit)
         .offset(offset)
     )

@@ -1,13 +1,13 @@
-"""ticket list order index (PostgreSQL)
+"""ticket list order index
 
 Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-27 05:15:00
 
-The dashboard lists tickets most urgent and soonest due first. With this index PostgreSQL
-reads a page in that order and filters on the way (state, grid, text), instead of sorting
-every match — a million closed tickets, or every ticket that mentions 电梯. SQLite cannot
-index NULLS LAST and serves one community, where sorting is cheap.
+The dashboard lists tickets most urgent and soonest due first (no deadline last). With this
+index, on the same expressions, the database reads a page in that order and filters on the
+way (state, grid, text), instead of sorting every match — a million closed tickets, or every
+ticket that mentions 电梯.
 """
 
 from __future__ import annotations
@@ -25,10 +25,8 @@ NAME = "ix_tickets_list_order"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"CREATE INDEX {NAME} ON tickets (priority DESC, due_at ASC NULLS LAST, id)")
+    op.execute(f"CREATE INDEX {NAME} ON tickets (priority DESC, (due_at IS NULL), due_at, id)")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP INDEX IF EXISTS {NAME}")
+    op.execute(f"DROP INDEX IF EXISTS {NAME}")
