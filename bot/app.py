@@ -263,7 +263,12 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
             site = web.TCPSite(runner, settings.http_host, settings.http_port)
             await site.start()
             url = f"http://{settings.http_host}:{settings.http_port}"
-            print(f"Linli is running: chat at {url}/  (Ctrl-C stops)", file=out, flush=True)
+            print(
+                f"Linli is running: chat at {url}/ , staff dashboard at {url}/staff"
+                "  (Ctrl-C stops)",
+                file=out,
+                flush=True,
+            )
         if telegram is not None and receives:
             await telegram.start()
             mode = "webhook" if telegram.webhook else "long polling"
