@@ -82,8 +82,8 @@ async def search(
     result = await session.execute(
         select(Ticket)
         .where(*where)
-        # This order is an index (migration 0013), expressions and all: the page is read in
-        # order and filtered on the way, not sorted from every match.
+        # On PostgreSQL this order is an index (migration 0013), expressions and all: a page
+        # is read in order and filtered on the way, not sorted from every match.
         .order_by(Ticket.priority.desc(), Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
         .limit(limit)
         .offset(offset)
