@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import sys
 import tempfile
@@ -26,11 +25,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 
 from storage import broadcasts, db, migrate  # noqa: E402
-from storage.models import Outbox, Resident, utcnow  # noqa: E402
+from storage.models import Resident, utcnow  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
+from tests.senders import outbox_states, start_sender  # noqa: E402
 
 FIRST_CHAT = 10_000_000
 NOTICE = "【通知】本周六上午9:00-12:00小区停水，请提前储水。"
@@ -56,31 +56,6 @@ async def _prepare(url: str, residents: int) -> None:
     await engine.dispose()
 
 
-async def _states(url: str) -> dict[str, int]:
-    engine = db.create_engine(url)
-    async with db.session_factory(engine)() as session:
-        rows = await session.execute(select(Outbox.state, func.count()).group_by(Outbox.state))
-        states = {state: int(count) for state, count in rows.all()}
-    await engine.dispose()
-    return states
-
-
-async def _sender(url: str, fake: FakeTelegram, folder: str) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
-    env.update(
-        LINLI_DATABASE_URL=url,
-        LINLI_TELEGRAM_TOKEN=fake.token,
-        LINLI_TELEGRAM_API_BASE=fake.base_url,
-        LINLI_QUIET_HOURS="off",  # the figures must not depend on the time of day
-        NO_PROXY="127.0.0.1,localhost",
-        PYTHONPATH=str(ROOT),  # the code of this checkout, whatever is installed
-    )
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--role", "scheduler", env=env, cwd=folder,
-        stdout=asyncio.subprocess.DEVNULL, stderr=None,  # its errors show on ours
-    )  # fmt: skip
-
-
 async def _wait(condition: Any, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -99,7 +74,7 @@ async def run(residents: int, limit: int, *, kill: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{folder}/broadcast.db"
         await _prepare(url, residents)
-        process = await _sender(url, fake, folder)
+        process = await start_sender(url, fake, folder)
         killed_after = None
         try:
             if kill:
@@ -107,10 +82,10 @@ async def run(residents: int, limit: int, *, kill: bool) -> dict[str, Any]:
                 process.send_signal(signal.SIGKILL)
                 await process.wait()
                 killed_after = len(arrivals)
-                process = await _sender(url, fake, folder)
+                process = await start_sender(url, fake, folder)
             deadline = time.monotonic() + budget
             while time.monotonic() < deadline:  # until no row is waiting or on its way
-                states = await _states(url)
+                states = await outbox_states(url)
                 if not {"pending", "sending"} & set(states):
                     break
                 if process.returncode is not None:

@@ -5,19 +5,17 @@ the notice exactly once, including the one whose message was on the wire at the 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from storage import broadcasts, db
-from storage.models import Outbox, Resident, utcnow
+from storage.models import Resident, utcnow
 from tests.fake_telegram import FakeTelegram
+from tests.senders import outbox_states, start_sender
 
 pytestmark = pytest.mark.slow
 RESIDENTS = 60
@@ -50,56 +48,31 @@ async def _queue_notice(url: str) -> None:
     await engine.dispose()
 
 
-async def _states(url: str) -> dict[str, int]:
-    engine = db.create_engine(url)
-    async with db.session_factory(engine)() as session:
-        rows = await session.execute(select(Outbox.state, func.count()).group_by(Outbox.state))
-        states = {state: int(count) for state, count in rows.all()}
-    await engine.dispose()
-    return states
-
-
-async def _sender(url: str, fake: FakeTelegram, cwd: Path) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
-    env.update(
-        LINLI_DATABASE_URL=url,
-        LINLI_TELEGRAM_TOKEN=fake.token,
-        LINLI_TELEGRAM_API_BASE=fake.base_url,
-        LINLI_QUIET_HOURS="off",  # the test must not depend on the time of day
-        LINLI_OUTBOX_LEASE_SECONDS="2",
-        NO_PROXY="127.0.0.1,localhost",
-    )
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--role", "scheduler", env=env, cwd=cwd,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-
-
 async def test_a_second_sender_finishes_a_notice_exactly_once(
     fake: FakeTelegram, sqlite_url: str, tmp_path: Path
 ) -> None:
     url = sqlite_url
     await _queue_notice(url)
 
-    first = await _sender(url, fake, tmp_path)
+    first = await start_sender(url, fake, tmp_path, outbox_lease_seconds="2")
     await fake.wait_for(lambda: len(fake.sent()) >= KILL_AT, seconds=60)
     first.send_signal(signal.SIGKILL)
     await first.wait()
     fake.release()
     assert len(fake.sent()) == KILL_AT
 
-    second = await _sender(url, fake, tmp_path)
+    second = await start_sender(url, fake, tmp_path, outbox_lease_seconds="2")
     try:
         await fake.wait_for(lambda: len({m["chat_id"] for m in fake.sent()}) >= RESIDENTS, 60)
         for _ in range(100):  # until the second sender has recorded its last answer
-            states = await _states(url)
+            states = await outbox_states(url)
             if not {"pending", "sending"} & set(states):
                 break
             await asyncio.sleep(0.1)
     finally:
         second.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(second.communicate(), timeout=60)
-    assert second.returncode == 0, stderr.decode()
+        await asyncio.wait_for(second.wait(), timeout=60)
+    assert second.returncode == 0, (tmp_path / "sender.log").read_text()
 
     per_resident = Counter(m["chat_id"] for m in fake.sent())
     assert len(per_resident) == RESIDENTS and set(per_resident.values()) == {1}
