@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from handlers import topic_close, topic_staff
 from handlers.context import Services
-from handlers.topic_spec import TopicSpec, parse_spec
+from handlers.topic_spec import TopicSpec, create_topic_from, parse_spec
 from knowledge.data import load_yaml
 from knowledge.topic_match import TopicMatcher, TopicText
 from storage import db, migrate, topics
@@ -65,7 +65,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
         if args.topic_command == "add":
             assert spec is not None
             async with sessions.begin() as session:
-                topic = await _create(session, spec)
+                topic = await create_topic_from(session, spec, now=utcnow())
             local = topic.closes_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
             print(f"Topic created: {topic.title} (closes {local}, {topic.scope}, {topic.rule})")
             print(topic.id)
@@ -83,22 +83,6 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
                 print(await _review(session, services, args, spec))
     finally:
         await engine.dispose()
-
-
-async def _create(session: AsyncSession, spec: TopicSpec) -> Topic:
-    return await topics.create_topic(
-        session,
-        title=spec.title,
-        body=spec.body,
-        options=spec.options,
-        mode=spec.mode,
-        scope=spec.scope,
-        rule=spec.rule,
-        opens_at=spec.opens_at,
-        closes_at=spec.closes_at,
-        now=utcnow(),
-        statements=spec.statements,
-    )
 
 
 def status_of(topic: Topic) -> str:

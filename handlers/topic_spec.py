@@ -7,7 +7,11 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from handlers.topic_rules import CC278, CC278_MAJOR
+from storage import topics
+from storage.models import Topic
 from storage.topics import MODES, RULES, parse_scope
 
 FIELDS = {"title", "body", "options", "opens", "closes", "scope", "rule", "mode", "statements"}
@@ -98,3 +102,20 @@ def _when(value: Any, tz: ZoneInfo, name: str) -> datetime:
         except ValueError:
             raise ValueError(f"{name} must look like 2026-12-15T18:00") from None
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+
+async def create_topic_from(session: AsyncSession, spec: TopicSpec, *, now: datetime) -> Topic:
+    """Store a topic as its checked definition says (CLI, staff chat and dashboard alike)."""
+    return await topics.create_topic(
+        session,
+        title=spec.title,
+        body=spec.body,
+        options=spec.options,
+        mode=spec.mode,
+        scope=spec.scope,
+        rule=spec.rule,
+        opens_at=spec.opens_at,
+        closes_at=spec.closes_at,
+        now=now,
+        statements=spec.statements,
+    )

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import hall, topic_close
 from handlers.context import Services
-from handlers.topic_spec import TopicSpec
+from handlers.topic_spec import TopicSpec, create_topic_from
 from handlers.types import Reply
-from storage import audit, opinions, topics
+from storage import audit, opinions
 from storage.models import Resident, Staff, Topic
 
 COMMANDS = frozenset({"topics", "approve", "reject", "respond"})
@@ -78,7 +78,8 @@ async def review(
             )
             resident_id, topic_id, text = opinion.resident_id, opinion.topic_id, opinion.text
         else:
-            topic_id = await _open(session, spec, now) if approve and spec else None
+            opened = await create_topic_from(session, spec, now=now) if approve and spec else None
+            topic_id = opened.id if opened else None
             proposal = await opinions.decide_proposal(
                 session,
                 proposal_id=number,
@@ -105,23 +106,6 @@ async def review(
     if resident is not None:
         await _tell(session, services, resident, kind, approve, text, topic_id, reason, now, ref)
     return Decision(ref.upper(), approve, topic_id)
-
-
-async def _open(session: AsyncSession, spec: TopicSpec, now: datetime) -> int:
-    topic = await topics.create_topic(
-        session,
-        title=spec.title,
-        body=spec.body,
-        options=spec.options,
-        mode=spec.mode,
-        scope=spec.scope,
-        rule=spec.rule,
-        opens_at=spec.opens_at,
-        closes_at=spec.closes_at,
-        now=now,
-        statements=spec.statements,
-    )
-    return topic.id
 
 
 async def _tell(

@@ -20,7 +20,7 @@ from bot.dashboard.core import (
     url,
 )
 from handlers import topic_close, topic_staff
-from handlers.topic_spec import parse_spec
+from handlers.topic_spec import create_topic_from, parse_spec
 from storage import audit, opinions, staff_lists, topics
 from storage.models import Topic
 from storage.topics import MODES, RULES
@@ -94,11 +94,7 @@ async def create_topic(request: web.Request, signed: Signed) -> web.StreamRespon
     except ValueError as exc:
         return _new_form(request, signed, values, str(exc))
     async with runtime.sessions.begin() as session:
-        topic = await topics.create_topic(
-            session, title=spec.title, body=spec.body, options=spec.options, mode=spec.mode,
-            scope=spec.scope, rule=spec.rule, opens_at=spec.opens_at, closes_at=spec.closes_at,
-            now=signed.now, statements=spec.statements,
-        )  # fmt: skip
+        topic = await create_topic_from(session, spec, now=signed.now)
         audit.record(
             session, actor_type="staff", actor_id=signed.staff.id, action="topic.create",
             now=signed.now, target_type="topic", target_id=topic.id,

@@ -47,9 +47,9 @@ async def page(runtime: Runtime) -> AsyncIterator[Any]:
     await server.close()
 
 
-async def test_a_resident_reports_a_problem_and_hears_back_from_staff(
-    page: Any, runtime: Runtime
-) -> None:
+async def resident_files_a_complaint(page: Any) -> Any:
+    """On the chat page, report a broken street lamp step by step, as a resident would;
+    returns the messages area."""
     messages = page.locator("#messages")
     await messages.get_by_text("隐私说明").wait_for()
 
@@ -73,6 +73,13 @@ async def test_a_resident_reports_a_problem_and_hears_back_from_staff(
     await messages.get_by_text("请确认您要反映的问题").wait_for()
     await tap("确认提交")
     await messages.get_by_text("已受理").wait_for()
+    return messages
+
+
+async def test_a_resident_reports_a_problem_and_hears_back_from_staff(
+    page: Any, runtime: Runtime
+) -> None:
+    messages = await resident_files_a_complaint(page)
 
     async with runtime.sessions() as session:
         ticket = (await session.execute(select(Ticket))).scalar_one()

@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.app import Runtime, create_web_app, ensure_first_admin
-from tests.bot.test_browser import CHROMIUM, FLAGS
+from tests.bot.test_browser import CHROMIUM, FLAGS, resident_files_a_complaint
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
@@ -36,31 +36,6 @@ async def browser(runtime: Runtime) -> AsyncIterator[tuple[Any, str]]:
     await server.close()
 
 
-async def _resident_files_a_complaint(page: Any) -> None:
-    messages = page.locator("#messages")
-    await messages.get_by_text("隐私说明").wait_for()
-
-    async def say(text: str) -> None:
-        await page.locator("#input").fill(text)
-        await page.locator("#input").press("Enter")
-
-    async def tap(label: str) -> None:
-        await page.get_by_role("button", name=label).last.click()
-
-    await say("3号楼门口的路灯坏了一个星期")
-    await messages.get_by_text("道路设施").last.wait_for()
-    await tap("对")
-    await messages.get_by_text("问题在哪里").wait_for()
-    await say("和谐小区3号楼")
-    await messages.get_by_text("和谐社区第一网格").wait_for()
-    await tap("跳过")
-    await messages.get_by_text("方便留个电话").wait_for()
-    await tap("跳过")
-    await tap("仅工作人员可见")
-    await tap("确认提交")
-    await messages.get_by_text("已受理").wait_for()
-
-
 async def test_staff_log_in_change_the_password_reply_and_the_resident_sees_it(
     browser: tuple[Any, str], runtime: Runtime
 ) -> None:
@@ -75,7 +50,7 @@ async def test_staff_log_in_change_the_password_reply_and_the_resident_sees_it(
     )
     resident = await resident_context.new_page()
     await resident.goto(base)
-    await _resident_files_a_complaint(resident)
+    await resident_files_a_complaint(resident)
 
     staff_context = await launched.new_context(
         locale="zh-CN", viewport={"width": 1280, "height": 900}
