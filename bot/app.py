@@ -179,10 +179,15 @@ def create_web_app(
 
     api.setup(app, runtime)  # the REST API at /api/v1
     from bot import dashboard
-    from bot.dashboard.photos import TelegramPhotos
+    from bot.dashboard.photos import PhotoSource, TelegramPhotos, WeChatPhotos
 
-    # The staff dashboard at /staff; Telegram photos reach it through the bot, never a URL.
-    photos = TelegramPhotos(telegram.app.bot) if telegram is not None else None
+    # The staff dashboard at /staff; residents' photos reach it through their channel (the
+    # bot, the WeChat API), never through a URL with a token.
+    photos: list[PhotoSource] = []
+    if telegram is not None:
+        photos.append(TelegramPhotos(telegram.app.bot))
+    if wechat is not None and wechat.api is not None:
+        photos.append(WeChatPhotos(wechat.api))
     dashboard.setup(app, runtime, photos=photos)
     if telegram is not None and telegram.webhook:
         telegram.routes(app)

@@ -42,6 +42,7 @@ class FakeWeChat:
     scripted: dict[str, list[int]] = field(default_factory=dict)
     valid_tokens: set[str] = field(default_factory=set)
     token_delay: float = 0.0
+    media: dict[str, bytes] = field(default_factory=dict)  # MediaId → a resident's photo
     port: int = 0
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -57,6 +58,7 @@ class FakeWeChat:
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._send)
         app.router.add_post("/cgi-bin/menu/create", self._menu)
+        app.router.add_get("/cgi-bin/media/get", self._media)
         app.router.add_route("*", "/{tail:.*}", self._anything_else)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -144,6 +146,15 @@ class FakeWeChat:
         if code == 0:
             self.calls.append(("menu-ok", body))
         return web.json_response({"errcode": code, "errmsg": "ok" if code == 0 else "scripted"})
+
+    async def _media(self, request: web.Request) -> web.Response:
+        query = dict(request.query)
+        self.calls.append(("/cgi-bin/media/get", query))
+        if query.get("access_token") not in self.valid_tokens:
+            return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
+        if query.get("media_id") not in self.media:
+            return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+        return web.Response(body=self.media[query["media_id"]], content_type="image/jpeg")
 
     async def _anything_else(self, request: web.Request) -> web.Response:
         self.calls.append((request.path, dict(request.query)))

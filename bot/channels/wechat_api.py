@@ -25,6 +25,8 @@ LEASE_KEY = "wechat.token_refresh"  # "<holder> <until>": who is renewing, and u
 EXPIRED_TOKEN = frozenset({40001, 40014, 42001})  # invalid or expired access_token
 SEND_PATH = "/cgi-bin/message/custom/send"
 MENU_PATH = "/cgi-bin/menu/create"
+MEDIA_PATH = "/cgi-bin/media/get"  # temporary media (a resident's photo), kept by WeChat 3 days
+MAX_MEDIA_BYTES = 10 * 1024 * 1024  # WeChat's limit for an image
 
 
 class WeChatError(Exception):
@@ -204,6 +206,29 @@ class WeChatApi:
     async def create_menu(self, menu: dict[str, Any]) -> Answer:
         """Publish the 公众号's custom menu (自定义菜单)."""
         return await self.call(MENU_PATH, menu)
+
+    async def media(self, media_id: str) -> bytes | Answer:
+        """A resident's photo by its MediaId: the bytes, or WeChat's error (token renewed once
+        if expired). Too large an answer is an error, never read whole."""
+        token = await self.tokens.get()
+        got = await self._get_media(media_id, token)
+        if isinstance(got, Answer) and got.errcode in EXPIRED_TOKEN:
+            got = await self._get_media(media_id, await self.tokens.renew(stale=token))
+        return got
+
+    async def _get_media(self, media_id: str, token: str) -> bytes | Answer:
+        params = {"access_token": token, "media_id": media_id}
+        async with self._client().get(self._base + MEDIA_PATH, params=params) as response:
+            if response.content_type.startswith("image/"):
+                data = await response.content.read(MAX_MEDIA_BYTES + 1)
+                return data if len(data) <= MAX_MEDIA_BYTES else Answer(-1, "too large")
+            try:
+                error = await response.json(content_type=None)
+            except ValueError:
+                error = None
+        if not isinstance(error, dict):
+            return Answer(-1, f"HTTP {response.status}, not an image")
+        return Answer(int(error.get("errcode", -1)), str(error.get("errmsg", ""))[:200])
 
     async def _post(self, path: str, token: str, payload: dict[str, Any]) -> Answer:
         # Chinese unescaped: WeChat shows \\u escapes in menus literally.

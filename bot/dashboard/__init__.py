@@ -3,6 +3,7 @@ stylesheet, no scripts, in Chinese or English. Routes are listed here in one tab
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,7 +109,7 @@ def setup(
     app: web.Application,
     runtime: Runtime,
     *,
-    photos: PhotoSource | None = None,
+    photos: Sequence[PhotoSource] = (),
     clock: Clock | None = None,
 ) -> web.Application:
     """Mount the dashboard on `app` at /staff and return it (tests reach its clock there)."""
@@ -116,7 +117,7 @@ def setup(
     dashboard[RUNTIME] = runtime
     dashboard[CLOCK] = clock or Clock()
     dashboard[TEXTS] = load_texts()
-    dashboard[PHOTOS] = photos
+    dashboard[PHOTOS] = {source.channel: source for source in photos}
     aiohttp_jinja2.setup(
         dashboard,
         loader=jinja2.FileSystemLoader(TEMPLATES),

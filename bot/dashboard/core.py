@@ -49,7 +49,7 @@ class Clock:
 RUNTIME: web.AppKey[Runtime] = web.AppKey("dashboard_runtime")
 CLOCK: web.AppKey[Clock] = web.AppKey("dashboard_clock", Clock)
 TEXTS: web.AppKey[Texts] = web.AppKey("dashboard_texts", Texts)
-PHOTOS: web.AppKey[PhotoSource | None] = web.AppKey("dashboard_photos")
+PHOTOS: web.AppKey[dict[str, PhotoSource]] = web.AppKey("dashboard_photos")  # by channel
 
 
 @dataclass(frozen=True, slots=True)

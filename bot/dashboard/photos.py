@@ -1,6 +1,6 @@
 """Photos residents sent with a ticket, fetched through their channel for the dashboard: the
-Telegram Bot API's getFile and download happen here, on the server, so the bot token never
-reaches a URL or a page."""
+Telegram Bot API's getFile and download, and WeChat's media download, happen here, on the
+server, so no bot token or access token ever reaches a URL or a page."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from telegram import Bot
+
+    from bot.channels.wechat_api import WeChatApi
 
 MAX_BYTES = 20 * 1024 * 1024  # the Bot API serves files up to 20 MB
 SIGNATURES = (
@@ -54,6 +56,28 @@ class TelegramPhotos:
         if len(data) > MAX_BYTES:
             raise PhotoUnavailable("too large")
         return data
+
+
+class WeChatPhotos:
+    """Photos from WeChat (temporary media, by MediaId), through the API with the shared
+    access token; WeChat keeps them three days, after which they are unavailable."""
+
+    channel = "wechat"
+
+    def __init__(self, api: WeChatApi) -> None:
+        self._api = api
+
+    async def fetch(self, file_id: str) -> bytes:
+        """The photo's bytes; WeChat's errors become PhotoUnavailable (never with the URL)."""
+        import aiohttp
+
+        try:
+            got = await self._api.media(file_id)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PhotoUnavailable(type(exc).__name__) from None
+        if isinstance(got, bytes):
+            return got
+        raise PhotoUnavailable(f"errcode {got.errcode}")
 
 
 def content_type(data: bytes) -> str | None:

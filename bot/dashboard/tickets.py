@@ -70,7 +70,7 @@ async def ticket_context(
     resident = await session.get(Resident, ticket.resident_id) if ticket.resident_id else None
     people = await staff_store.list_staff(session, active_only=True)
     channel = resident.channel if resident else (events[0].data.get("channel") if events else None)
-    source = request.app[PHOTOS]
+    source = request.app[PHOTOS].get(channel or "")
     return {
         "ticket": ticket,
         "events": events,
@@ -81,7 +81,7 @@ async def ticket_context(
         "assignees": [s for s in people if can_read(s, ticket)],
         "transitions": sorted(lifecycle.TRANSITIONS.get(ticket.status, frozenset()) - {"merged"}),
         "masked_phone": mask_phone(ticket.contact_phone) if ticket.contact_phone else None,
-        "photos": range(len(ticket.photos)) if source and source.channel == channel else range(0),
+        "photos": range(len(ticket.photos)) if source else range(0),
         "overdue": ticket.due_at is not None
         and ticket.due_at < signed.now
         and ticket.status in tickets.OPEN_STATUSES,
@@ -126,10 +126,8 @@ async def photo(request: web.Request, signed: Signed) -> web.StreamResponse:
         except TicketNotFound:
             raise web.HTTPNotFound() from None
         resident = await session.get(Resident, ticket.resident_id) if ticket.resident_id else None
-    source = request.app[PHOTOS]
+    source = request.app[PHOTOS].get(resident.channel) if resident else None
     if index is None or not 0 <= index < len(ticket.photos) or source is None:
-        raise web.HTTPNotFound()
-    if resident is None or resident.channel != source.channel:
         raise web.HTTPNotFound()
     try:
         data = await source.fetch(ticket.photos[index])

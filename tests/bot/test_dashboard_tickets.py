@@ -190,7 +190,7 @@ async def test_telegram_photos_come_through_the_app_without_the_bot_token(
     fake, bot = telegram_bot
     fake.files["AgAD-photo-1"] = JPEG
     app = web.Application(middlewares=[web_channel.security_headers])
-    setup_dashboard(app, runtime, photos=TelegramPhotos(bot))
+    setup_dashboard(app, runtime, photos=[TelegramPhotos(bot)])
     client = await aiohttp_client(app)
     await add_staff(runtime, "ma", "staff")
     ticket = await file_ticket(runtime, channel="telegram", external_id="777",

@@ -26,6 +26,7 @@ from handlers.engine import Engine, Handled
 from handlers.types import Incoming
 from storage.models import Outbox, ProcessedUpdate, Resident, Ticket
 from tests.fake_wechat import AES_KEY, APPID, SECRET, TOKEN, Client, FakeWeChat, Phone, sign
+from tests.staff import add_staff, file_ticket, signed_in
 
 OPENID = "oResident_0001"
 
@@ -316,3 +317,19 @@ async def test_xml_with_entities_is_refused_without_reading_them(
     assert phone.fake.called("/leak") == []  # the external entity was never fetched
     assert await _count(runtime, Resident) == 0 and await _count(runtime, ProcessedUpdate) == 0
     assert phone.fake.delivered() == []
+
+
+async def test_staff_see_a_wechat_photo_through_the_app(service: Service, fake: FakeWeChat) -> None:
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+    fake.media["MEDIA-1"] = jpeg
+    ticket = await file_ticket(service.runtime, channel="wechat", external_id="o-photo",
+                               photos=("MEDIA-1", "MEDIA-expired"))  # fmt: skip
+    await add_staff(service.runtime, "li", "staff")
+    await signed_in(service.client, "li")
+    page = await (await service.client.get(f"/staff/tickets/{ticket.id}")).text()
+    assert f"/staff/tickets/{ticket.id}/photos/0" in page and "MEDIA-1" not in page
+    photo = await service.client.get(f"/staff/tickets/{ticket.id}/photos/0")
+    assert photo.status == 200 and await photo.read() == jpeg
+    assert photo.headers["Content-Type"] == "image/jpeg" and "TOKEN-" not in str(photo.headers)
+    # WeChat keeps a photo three days; after that the page says it could not be fetched.
+    assert (await service.client.get(f"/staff/tickets/{ticket.id}/photos/1")).status == 502
