@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -97,6 +98,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+# `linli <command>` → the module whose `run(settings, args)` carries it out.
+SUBCOMMANDS = {
+    "broadcast": "bot.broadcast_cli",
+    "survey": "bot.survey_cli",
+    "topic": "bot.topic_cli",
+    "report": "bot.report_cli",
+    "token": "bot.token_cli",
+    "wechat": "bot.wechat_cli",
+}
+
+
 async def _async_main(args: argparse.Namespace, settings: Settings) -> None:
     from bot import app
 
@@ -104,30 +116,9 @@ async def _async_main(args: argparse.Namespace, settings: Settings) -> None:
         await app.serve(settings, role=args.role, out=sys.stdout)
     elif args.command == "chat":
         await _chat(settings, user=args.user, locale=args.lang, json_mode=args.json)
-    elif args.command == "broadcast":
-        from bot.broadcast_cli import run as broadcast
-
-        await broadcast(settings, args)
-    elif args.command == "survey":
-        from bot.survey_cli import run as survey
-
-        await survey(settings, args)
-    elif args.command == "topic":
-        from bot.topic_cli import run as topic
-
-        await topic(settings, args)
-    elif args.command == "report":
-        from bot.report_cli import run as report
-
-        await report(settings, args)
-    elif args.command == "token":
-        from bot.token_cli import run as token
-
-        await token(settings, args)
-    elif args.command == "wechat":
-        from bot.wechat_cli import run as wechat
-
-        await wechat(settings, args)
+    elif args.command in SUBCOMMANDS:  # each in a module of its own, imported when used
+        module = importlib.import_module(SUBCOMMANDS[args.command])
+        await module.run(settings, args)
     elif args.command == "staff":
         await _add_staff(settings, args)
     elif args.command == "db":

@@ -3,9 +3,7 @@ errors, and every response has a documented status, content type and schema."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +12,6 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from aiohttp import web
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -27,12 +24,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from bot import api
-from bot.app import build_runtime, create_web_app
 from bot.config import Settings
 from handlers.context import Services
 from knowledge.data import load_yaml
 from storage import api_tokens, staff, surveys, tickets, topics
 from storage.models import Survey, SurveyResponse, utcnow
+from tests.live import serving
 
 EXAMPLES = 25  # per operation and mode: enough to find the edges, quick enough to run always
 POSITIVE_CHECKS = [
@@ -91,32 +88,8 @@ def live_api(
     config = Settings.from_mapping(
         {"database_url": f"sqlite+aiosqlite:///{target}", "secret_key": "fuzz-secret"}
     )
-    loop = asyncio.new_event_loop()
-    ready: dict[str, Any] = {}
-    started = threading.Event()
-    stop = asyncio.Event()
-
-    async def serve() -> None:
-        runtime = await build_runtime(config, upgrade=False, services=services)
-        ready["token"] = await _seed(runtime)
-        runner = web.AppRunner(create_web_app(runtime), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        ready["url"] = f"http://127.0.0.1:{port}{api.PREFIX}"
-        started.set()
-        await stop.wait()
-        await runner.cleanup()
-        await runtime.close()
-
-    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
-    thread.start()
-    assert started.wait(60), "the API did not start"
-    yield ready["url"], ready["token"]
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(30)
-    loop.close()
+    with serving(config, services, _seed) as (url, token):
+        yield url + api.PREFIX, token
 
 
 def _operations() -> list[Any]:

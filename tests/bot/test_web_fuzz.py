@@ -4,9 +4,7 @@ error, and every answer documented."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,6 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from aiohttp import web
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -25,10 +22,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bot.app import build_runtime, create_web_app
 from bot.config import Settings
 from handlers.context import Services
 from knowledge.data import load_yaml
+from tests.live import serving
 
 DOCUMENT = Path(__file__).parents[2] / "bot" / "channels" / "web_openapi.yaml"
 EXAMPLES = 60  # per operation and mode
@@ -49,31 +46,8 @@ def live_chat(
             "web_rate_per_minute": 0,
         }
     )
-    loop = asyncio.new_event_loop()
-    ready: dict[str, Any] = {}
-    started = threading.Event()
-    stop = asyncio.Event()
-
-    async def serve() -> None:
-        runtime = await build_runtime(config, upgrade=False, services=services)
-        runner = web.AppRunner(create_web_app(runtime), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        ready["url"] = f"http://127.0.0.1:{port}"
-        started.set()
-        await stop.wait()
-        await runner.cleanup()
-        await runtime.close()
-
-    thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
-    thread.start()
-    assert started.wait(60), "the web chat did not start"
-    yield ready["url"]
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(30)
-    loop.close()
+    with serving(config, services) as (url, _):
+        yield url
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
