@@ -1,6 +1,7 @@
 """Telegram throughput: N resident updates through the real adapter (PTB application →
 engine on SQLite → sendMessage) against the local fake Bot API server, compared in the same
-run with a bare python-telegram-bot echo bot on the same fake server. The fake server runs in
+run with a bare python-telegram-bot echo bot on the same fake server (and with the same echo
+bot on Linli's aiohttp transport, to show the pipeline's own cost). The fake server runs in
 a process of its own (the real Bot API is on another machine and takes none of our CPU).
 Three rounds, each feeding the bots in alternating slices of 50; the median ratio is reported.
 
