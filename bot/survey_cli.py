@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.spreadsheet import write_csv, write_xlsx
+from handlers.spec_problem import describe
 from handlers.survey_spec import SurveyError, parse_survey
 from storage import db, migrate, survey_results, surveys
 from storage.models import utcnow
@@ -35,7 +36,10 @@ async def _add(settings: Settings, path: Path) -> None:
     try:
         spec = parse_survey(source, tz=settings.tz, now=now)
     except SurveyError as exc:
-        listed = "\n".join(f"  - {p}" for p in exc.problems)
+        from bot.dashboard.core import load_texts  # the staff catalogue, only when needed
+
+        texts = load_texts()
+        listed = "\n".join(f"  - {describe(texts, 'en', p)}" for p in exc.problems)
         raise SystemExit(f"{path} is not a valid survey:\n{listed}") from None
     engine = db.create_engine(settings.database_url)
     try:

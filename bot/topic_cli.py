@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from handlers import topic_close, topic_staff
 from handlers.context import Services
-from handlers.topic_spec import TopicSpec, create_topic_from, parse_spec
-from knowledge.data import load_yaml
+from handlers.spec_problem import describe
+from handlers.topic_spec import TopicError, TopicSpec, create_topic_from, read_spec
 from knowledge.topic_match import TopicMatcher, TopicText
 from storage import db, migrate, topics
 from storage.models import Topic, utcnow
@@ -46,11 +46,15 @@ def add_parser(commands: Any) -> None:
 
 def _spec(path: Path, settings: Settings) -> TopicSpec:
     try:
-        return parse_spec(load_yaml(path), tz=settings.tz, now=utcnow())
+        return read_spec(path.read_text("utf-8"), tz=settings.tz, now=utcnow())
     except OSError as error:
         raise SystemExit(f"cannot read {path}: {error.strerror}") from None
-    except ValueError as error:
-        raise SystemExit(f"{path}: {error}") from None
+    except UnicodeDecodeError as error:
+        raise SystemExit(f"cannot read {path}: {error}") from None
+    except TopicError as error:
+        from bot.dashboard.core import load_texts  # the staff catalogue, only when needed
+
+        raise SystemExit(f"{path}: {describe(load_texts(), 'en', error.problem)}") from None
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> None:

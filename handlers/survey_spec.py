@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from handlers.spec_problem import Problem
 from knowledge.data import load_yaml
 from storage.broadcasts import parse_audience
 from storage.surveys import CHOICE_KINDS, KINDS, QuestionSpec, SurveySpec
@@ -23,10 +24,11 @@ QUESTION_KEYS = {"kind", "text", "text_en", "options", "options_en", "optional"}
 
 
 class SurveyError(ValueError):
-    """A survey definition with problems; `problems` lists each one for the person fixing it."""
+    """A survey definition with problems; `problems` lists each one for the person fixing it
+    (staff catalogue keys, see `handlers.spec_problem.describe`)."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(problem.key for problem in problems))
         self.problems = problems
 
 
@@ -35,31 +37,33 @@ def parse_survey(source: str, *, tz: ZoneInfo, now: datetime) -> SurveySpec:
     try:
         data = load_yaml(source)
     except yaml.YAMLError as exc:
-        raise SurveyError([f"not valid YAML: {exc}"]) from None
+        raise SurveyError([Problem("survey_spec.bad_yaml", {"error": str(exc)})]) from None
     if not isinstance(data, dict):
-        raise SurveyError(["the file must be a mapping with title, questions, …"])
-    problems: list[str] = [f"unknown field {k!r}" for k in data if k not in SURVEY_KEYS]
+        raise SurveyError([Problem("survey_spec.not_mapping")])
+    problems = [
+        Problem("survey_spec.unknown_field", {"field": k}) for k in data if k not in SURVEY_KEYS
+    ]
     title = _text(data, "title", problems, required=True, limit=MAX_TITLE_CHARS)
     audience = str(data.get("audience", "all"))
     try:
         parse_audience(audience)
-    except ValueError as exc:
-        problems.append(str(exc))
+    except ValueError:
+        problems.append(Problem("survey_spec.audience", {"audience": audience}))
     anonymous = data.get("anonymous", True)
     if not isinstance(anonymous, bool):
-        problems.append("anonymous must be true or false")
+        problems.append(Problem("survey_spec.anonymous"))
     send_at = _time(data.get("send_at"), "send_at", tz, problems) or now
     closes_at = _time(data.get("closes"), "closes", tz, problems)
     if closes_at is not None and closes_at <= max(send_at, now):
-        problems.append("closes must be after send_at (and in the future)")
+        problems.append(Problem("survey_spec.closes_too_early"))
     remind = data.get("remind_after_days")
     if remind is not None and (
         not isinstance(remind, int) or isinstance(remind, bool) or remind < 1
     ):
-        problems.append("remind_after_days must be a whole number of days, at least 1")
+        problems.append(Problem("survey_spec.remind_days"))
         remind = None
     if remind is not None and closes_at is not None and (closes_at - send_at).days < remind:
-        problems.append("remind_after_days: the reminder would come after the survey closes")
+        problems.append(Problem("survey_spec.remind_too_late"))
     title_en = _text(data, "title_en", problems, limit=MAX_TITLE_CHARS) or None
     intro = _text(data, "intro", problems, limit=MAX_TEXT_CHARS)
     intro_en = _text(data, "intro_en", problems, limit=MAX_TEXT_CHARS) or None
@@ -73,42 +77,47 @@ def parse_survey(source: str, *, tz: ZoneInfo, now: datetime) -> SurveySpec:
     )  # fmt: skip
 
 
-def _questions(raw: Any, problems: list[str]) -> list[QuestionSpec]:
+def _questions(raw: Any, problems: list[Problem]) -> list[QuestionSpec]:
     if not isinstance(raw, list) or not raw:
-        problems.append("questions: a list of at least one question is needed")
+        problems.append(Problem("survey_spec.no_questions"))
         return []
     if len(raw) > MAX_QUESTIONS:
-        problems.append(f"questions: at most {MAX_QUESTIONS} questions")
+        problems.append(Problem("survey_spec.too_many_questions", {"most": MAX_QUESTIONS}))
     found = []
     for number, item in enumerate(raw, 1):
-        where = f"question {number}"
         if not isinstance(item, dict):
-            problems.append(f"{where}: must be a mapping with kind and text")
+            problems.append(Problem("survey_spec.question_not_mapping", question=number))
             continue
-        problems += [f"{where}: unknown field {k!r}" for k in item if k not in QUESTION_KEYS]
+        problems += [
+            Problem("survey_spec.unknown_field", {"field": k}, number)
+            for k in item
+            if k not in QUESTION_KEYS
+        ]
         kind = item.get("kind")
-        if kind not in KINDS:
-            problems.append(
-                f"{where}: unknown kind {kind!r} (use single, multiple, rating or text)"
-            )
+        if kind is None:
+            problems.append(Problem("survey_spec.required", {"field": "kind"}, number))
             continue
-        text = _text(item, "text", problems, required=True, limit=MAX_TEXT_CHARS, where=where)
-        options = _options(item, "options", kind, problems, where)
+        if kind not in KINDS:
+            problems.append(Problem("survey_spec.unknown_kind", {"kind": kind}, number))
+            continue
+        text = _text(item, "text", problems, required=True, limit=MAX_TEXT_CHARS, question=number)
+        options = _options(item, "options", kind, problems, number)
         options_en = (
-            _options(item, "options_en", kind, problems, where) if "options_en" in item else None
+            _options(item, "options_en", kind, problems, number) if "options_en" in item else None
         )
         if options_en is not None and len(options_en) != len(options):
-            problems.append(f"{where}: options_en must have as many entries as options")
+            problems.append(Problem("survey_spec.options_en_count", question=number))
         optional = item.get("optional", False)
         if not isinstance(optional, bool):
-            problems.append(f"{where}: optional must be true or false")
+            problems.append(Problem("survey_spec.optional", question=number))
+        text_en = _text(item, "text_en", problems, limit=MAX_TEXT_CHARS, question=number)
         found.append(
             QuestionSpec(
                 kind=kind,
                 text=text,
                 options=tuple(options),
                 optional=bool(optional),
-                text_en=_text(item, "text_en", problems, limit=MAX_TEXT_CHARS, where=where) or None,
+                text_en=text_en or None,
                 options_en=tuple(options_en) if options_en else None,
             )
         )
@@ -116,49 +125,51 @@ def _questions(raw: Any, problems: list[str]) -> list[QuestionSpec]:
 
 
 def _options(
-    item: dict[str, Any], key: str, kind: str, problems: list[str], where: str
+    item: dict[str, Any], key: str, kind: str, problems: list[Problem], number: int
 ) -> list[str]:
+    def problem(name: str, **params: object) -> None:
+        problems.append(Problem(name, {"field": key, **params}, number))
+
     raw = item.get(key)
     if kind not in CHOICE_KINDS:
         if raw is not None:
-            problems.append(f"{where}: {key} are only for single and multiple choice questions")
+            problem("survey_spec.options_not_for_kind")
         return []
     if not isinstance(raw, list) or len(raw) < 2:
-        problems.append(f"{where}: a {kind} choice question needs {key}: a list of at least 2")
+        problem("survey_spec.options_needed", kind=kind)
         return []
     if len(raw) > MAX_OPTIONS:
-        problems.append(f"{where}: at most {MAX_OPTIONS} {key}, not {len(raw)}")
+        problem("survey_spec.too_many_options", most=MAX_OPTIONS, count=len(raw))
     labels = [str(o).strip() if o is not None else "" for o in raw]
     if any(not label for label in labels):
-        problems.append(f"{where}: {key} must not be empty")
+        problem("survey_spec.empty_option")
     if len(set(labels)) != len(labels):
-        problems.append(f"{where}: {key} must all be different")
+        problem("survey_spec.duplicate_options")
     long = [label for label in labels if len(label) > MAX_OPTION_CHARS]
     if long:
-        problems.append(f"{where}: {key} longer than {MAX_OPTION_CHARS} characters: {long[0]!r}")
+        problem("survey_spec.long_option", limit=MAX_OPTION_CHARS, label=long[0])
     return labels
 
 
 def _text(
-    data: dict[str, Any], key: str, problems: list[str], *, required: bool = False,
-    limit: int, where: str = "",
+    data: dict[str, Any], key: str, problems: list[Problem], *, required: bool = False,
+    limit: int, question: int | None = None,
 ) -> str:  # fmt: skip
     value = data.get(key)
-    label = f"{where}: {key}" if where else key
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            problems.append(f"{label} is required")
+            problems.append(Problem("survey_spec.required", {"field": key}, question))
         return ""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
-        problems.append(f"{label} must be text")
+        problems.append(Problem("survey_spec.not_text", {"field": key}, question))
         return ""
     text = str(value).strip()
     if len(text) > limit:
-        problems.append(f"{label} is longer than {limit} characters")
+        problems.append(Problem("survey_spec.too_long", {"field": key, "limit": limit}, question))
     return text
 
 
-def _time(value: Any, key: str, tz: ZoneInfo, problems: list[str]) -> datetime | None:
+def _time(value: Any, key: str, tz: ZoneInfo, problems: list[Problem]) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -169,6 +180,6 @@ def _time(value: Any, key: str, tz: ZoneInfo, problems: list[str]) -> datetime |
         try:
             parsed = datetime.fromisoformat(str(value).strip())
         except ValueError:
-            problems.append(f'{key} must look like 2026-12-01T09:00, not "{value}"')
+            problems.append(Problem("survey_spec.bad_time", {"field": key, "value": value}))
             return None
     return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed

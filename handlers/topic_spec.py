@@ -7,9 +7,12 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.spec_problem import Problem
 from handlers.topic_rules import CC278, CC278_MAJOR
+from knowledge.data import load_yaml
 from storage import topics
 from storage.models import Topic
 from storage.topics import MODES, RULES, parse_scope
@@ -36,35 +39,56 @@ class TopicSpec:
     statements: tuple[str, ...]
 
 
+class TopicError(ValueError):
+    """A topic definition with a problem; `problem` says what to fix (staff catalogue key)."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.problem = Problem(key, params)
+
+
+def read_spec(source: str, *, tz: ZoneInfo, now: datetime) -> TopicSpec:
+    """Check a topic file's YAML text; TopicError saying what is wrong."""
+    try:
+        data = load_yaml(source)
+    except yaml.YAMLError as exc:
+        raise TopicError("topic_spec.bad_yaml", error=str(exc)) from None
+    return parse_spec(data, tz=tz, now=now)
+
+
 def parse_spec(data: Any, *, tz: ZoneInfo, now: datetime) -> TopicSpec:
-    """Check a topic definition; ValueError saying what is wrong."""
+    """Check a topic definition; TopicError saying what is wrong (the first problem)."""
     if not isinstance(data, dict):
-        raise ValueError("a topic file is a mapping with title, closes, …")
+        raise TopicError("topic_spec.not_mapping")
     unknown = set(map(str, data)) - FIELDS
     if unknown:
-        raise ValueError(f"unknown fields {sorted(unknown)}; known: {sorted(FIELDS)}")
+        fields, known = ", ".join(sorted(unknown)), ", ".join(sorted(FIELDS))
+        raise TopicError("topic_spec.unknown_fields", fields=fields, known=known)
     title = str(data.get("title") or "").strip()
     if not title or len(title) > MAX_TITLE:
-        raise ValueError(f"title is required, at most {MAX_TITLE} characters")
+        raise TopicError("topic_spec.title", limit=MAX_TITLE)
     options = _texts(data.get("options"), "options", MAX_OPTION)
     if len(options) == 1 or len(options) > MAX_OPTIONS or len(set(options)) != len(options):
-        raise ValueError(f"options: none, or 2 to {MAX_OPTIONS} different labels")
+        raise TopicError("topic_spec.options", most=MAX_OPTIONS)
     rule = str(data.get("rule") or "majority")
     mode = str(data.get("mode") or "vote")
     if rule not in RULES:
-        raise ValueError(f"rule must be one of {list(RULES)}")
+        raise TopicError("topic_spec.rule", choices=", ".join(RULES))
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {list(MODES)}")
+        raise TopicError("topic_spec.mode", choices=", ".join(MODES))
     if rule in (CC278, CC278_MAJOR) and not options:
-        raise ValueError(f"rule {rule} needs options to vote on")
+        raise TopicError("topic_spec.rule_needs_options", rule=rule)
     scope = str(data.get("scope") or "all")
-    parse_scope(scope)
+    try:
+        parse_scope(scope)
+    except ValueError:
+        raise TopicError("topic_spec.scope", scope=scope) from None
     if "closes" not in data:
-        raise ValueError("closes is required (local time, e.g. 2026-12-15T18:00)")
+        raise TopicError("topic_spec.closes_required")
     opens_at = _when(data.get("opens"), tz, "opens") if data.get("opens") else now
     closes_at = _when(data["closes"], tz, "closes")
     if closes_at <= opens_at:
-        raise ValueError("closes must be after opens")
+        raise TopicError("topic_spec.closes_before_opens")
     statements = _texts(data.get("statements"), "statements", MAX_STATEMENT)
     return TopicSpec(
         title,
@@ -83,10 +107,10 @@ def _texts(value: Any, name: str, limit: int) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise ValueError(f"{name} must be a list")
+        raise TopicError("topic_spec.not_list", field=name)
     texts = [str(item).strip() for item in value]
     if any(not text or len(text) > limit for text in texts):
-        raise ValueError(f"each of {name} needs 1 to {limit} characters")
+        raise TopicError("topic_spec.item_length", field=name, limit=limit)
     return texts
 
 
@@ -100,7 +124,7 @@ def _when(value: Any, tz: ZoneInfo, name: str) -> datetime:
         try:
             moment = datetime.fromisoformat(str(value).strip())
         except ValueError:
-            raise ValueError(f"{name} must look like 2026-12-15T18:00") from None
+            raise TopicError("topic_spec.bad_time", field=name) from None
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
 

@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.dashboard.core import (
     OFFICE,
     RUNTIME,
+    TEXTS,
     Signed,
     error,
     form,
@@ -20,7 +21,8 @@ from bot.dashboard.core import (
     url,
 )
 from handlers import topic_close, topic_staff
-from handlers.topic_spec import create_topic_from, parse_spec
+from handlers.spec_problem import describe
+from handlers.topic_spec import TopicError, create_topic_from, parse_spec
 from storage import audit, opinions, staff_lists, topics
 from storage.models import Topic
 from storage.topics import MODES, RULES
@@ -91,8 +93,9 @@ async def create_topic(request: web.Request, signed: Signed) -> web.StreamRespon
     runtime = request.app[RUNTIME]
     try:
         spec = parse_spec(data, tz=runtime.services.timezone, now=signed.now)
-    except ValueError as exc:
-        return _new_form(request, signed, values, str(exc))
+    except TopicError as exc:
+        problem = describe(request.app[TEXTS], signed.locale, exc.problem)
+        return _new_form(request, signed, values, problem)
     async with runtime.sessions.begin() as session:
         topic = await create_topic_from(session, spec, now=signed.now)
         audit.record(

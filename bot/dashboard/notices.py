@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.dashboard.core import (
     OFFICE,
     RUNTIME,
+    TEXTS,
     Signed,
     error,
     form,
@@ -19,6 +20,7 @@ from bot.dashboard.core import (
     render,
     url,
 )
+from handlers.spec_problem import describe
 from handlers.survey_spec import SurveyError, parse_survey
 from storage import audit, broadcasts, staff_lists, survey_results, surveys
 from storage.models import Broadcast
@@ -60,7 +62,9 @@ async def create_survey(request: web.Request, signed: Signed) -> web.StreamRespo
     try:
         spec = parse_survey(source, tz=runtime.services.timezone, now=signed.now)
     except SurveyError as exc:
-        return await _surveys(request, signed, source=source, problems=exc.problems)
+        texts = request.app[TEXTS]
+        problems = [describe(texts, signed.locale, problem) for problem in exc.problems]
+        return await _surveys(request, signed, source=source, problems=problems)
     async with runtime.sessions.begin() as session:
         survey = await surveys.create(session, spec, now=signed.now)
         audit.record(

@@ -90,6 +90,23 @@ async def test_a_survey_is_defined_and_its_rate_shown(
     assert "停车满意度" in await (await client.get("/staff/surveys")).text()
 
 
+async def test_definition_problems_are_shown_in_the_staff_members_language(
+    client: Client, token: str
+) -> None:
+    too_long = "长" * 101
+    survey = "title: 调查\nquestions:\n  - kind: rating\n"
+    topic = await (await post(client, "/staff/hall/new", token, title=too_long)).text()
+    assert "议题有误：标题（title）必填，最多 100 个字。" in topic
+    page = await (await post(client, "/staff/surveys", token, source=survey)).text()
+    assert "问卷定义有误：" in page and "<li>第 1 题：text 必填。</li>" in page
+    await post(client, "/staff/locale", token, lang="en", next="/staff/hall")
+    topic = await (await post(client, "/staff/hall/new", token, title=too_long)).text()
+    assert "The topic has a problem: title is required, at most 100 characters" in topic
+    assert "标题" not in topic
+    page = await (await post(client, "/staff/surveys", token, source=survey)).text()
+    assert "The survey has problems:" in page and "<li>question 1: text is required</li>" in page
+
+
 async def test_a_notice_goes_out_shows_progress_and_can_be_cancelled(
     client: Client, runtime: Runtime, token: str
 ) -> None:

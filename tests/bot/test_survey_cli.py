@@ -33,7 +33,10 @@ def test_survey_errors_exit_non_zero(sqlite_url: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("title: 调查\nquestions:\n  - kind: slider\n    text: 打分\n", "utf-8")
     refused = _run(["survey", "add", str(bad)], sqlite_url)
-    assert refused.returncode != 0 and "unknown kind 'slider'" in refused.stderr
+    assert refused.returncode != 0 and refused.stderr.strip().endswith(
+        "is not a valid survey:\n"
+        "  - question 1: unknown kind 'slider' (use single, multiple, rating or text)"
+    )
     missing = _run(["survey", "add", str(tmp_path / "nowhere.yaml")], sqlite_url)
     assert missing.returncode != 0 and "cannot read" in missing.stderr
     unknown = _run(["survey", "results", "42"], sqlite_url)

@@ -71,7 +71,14 @@ def test_a_bad_file_is_explained(tmp_path: Path, sqlite_url: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("title: 没有截止时间\n", "utf-8")
     result = _run(["topic", "add", str(path)], sqlite_url)
-    assert result.returncode != 0 and "closes is required" in result.stderr
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip() == f"{path}: closes is required (local time, e.g. 2026-12-15T18:00)"
+    )
+    path.write_text("title: [没有结尾\n", "utf-8")
+    broken = _run(["topic", "add", str(path)], sqlite_url)
+    assert broken.returncode != 0 and f"{path}: not valid YAML: " in broken.stderr
+    assert "Traceback" not in broken.stderr
 
 
 def test_moderate_lists_and_approves_and_show_reports_the_stored_result(

@@ -1,4 +1,5 @@
-"""Survey definitions: the documented example reads as intended, and every mistake is named."""
+"""Survey definitions: the documented example reads as intended, and every mistake is named
+in the staff member's language."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.dashboard.core import load_texts
+from handlers.spec_problem import describe
 from handlers.survey_spec import SurveyError, parse_survey
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -16,10 +19,12 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "survey-example.yaml"
 QUESTION = "  - kind: rating\n    text: 打分\n"
 
 
-def _problems(source: str) -> list[str]:
+def _problems(source: str, locale: str = "en") -> list[str]:
+    """What staff read about `source` (English, as the CLI prints it, unless told)."""
     with pytest.raises(SurveyError) as caught:
         parse_survey(source, tz=SHANGHAI, now=NOW)
-    return caught.value.problems
+    texts = load_texts()
+    return [describe(texts, locale, problem) for problem in caught.value.problems]
 
 
 def test_the_documented_example() -> None:
@@ -40,22 +45,25 @@ def test_defaults_send_now_to_everyone_anonymously() -> None:
     assert spec.audience == "all" and spec.intro == "" and spec.remind_after_days is None
 
 
+ELEVEN = ", ".join(f"选项{i}" for i in range(11))
+MISTAKES = (
+    "title: 调查\n"
+    "audience: building:3\n"
+    "send_at: 2026-12-05T09:00\n"
+    "closes: 2026-12-01T09:00\n"
+    "colour: red\n"
+    "questions:\n"
+    "  - kind: scale\n    text: 打分\n"
+    "  - kind: single\n    text: 选一个\n"
+    f"  - kind: multiple\n    text: 多选\n    options: [{ELEVEN}]\n"
+    "  - kind: rating\n    text: 打分\n    options: [1, 2]\n"
+    "  - kind: single\n    text: 重复\n    options: [是, 是]\n"
+    "  - kind: text\n"
+)
+
+
 def test_each_mistake_is_named() -> None:
-    eleven = ", ".join(f"选项{i}" for i in range(11))
-    problems = _problems(
-        "title: 调查\n"
-        "audience: building:3\n"
-        "send_at: 2026-12-05T09:00\n"
-        "closes: 2026-12-01T09:00\n"
-        "colour: red\n"
-        "questions:\n"
-        "  - kind: scale\n    text: 打分\n"
-        "  - kind: single\n    text: 选一个\n"
-        f"  - kind: multiple\n    text: 多选\n    options: [{eleven}]\n"
-        "  - kind: rating\n    text: 打分\n    options: [1, 2]\n"
-        "  - kind: single\n    text: 重复\n    options: [是, 是]\n"
-        "  - kind: text\n"
-    )
+    problems = _problems(MISTAKES)
     assert problems == [
         "unknown field 'colour'",
         "audience must be all, grid:<id> or tag:<name>, not 'building:3'",
@@ -66,6 +74,20 @@ def test_each_mistake_is_named() -> None:
         "question 4: options are only for single and multiple choice questions",
         "question 5: options must all be different",
         "question 6: text is required",
+    ]
+
+
+def test_each_mistake_is_named_in_chinese_for_chinese_staff() -> None:
+    assert _problems(MISTAKES, "zh") == [
+        "无法识别的字段“colour”。",
+        "发送对象（audience）只能是 all、grid:<网格编号> 或 tag:<标签名>，不能是“building:3”。",
+        "截止时间（closes）必须晚于发送时间（send_at），而且要在将来。",
+        "第 1 题：题型（kind）“scale”不存在，请用 single、multiple、rating 或 text。",
+        "第 2 题：选择题（single）需要填写 options，至少 2 个选项。",
+        "第 3 题：options 最多 10 个，现在有 11 个。",
+        "第 4 题：只有单选题和多选题（single、multiple）才能填 options。",
+        "第 5 题：options 里的选项不能重复。",
+        "第 6 题：text 必填。",
     ]
 
 
@@ -84,6 +106,7 @@ def test_each_mistake_is_named() -> None:
             "the reminder would come after the survey closes",
         ),
         (f"title: x\nanonymous: maybe\nquestions:\n{QUESTION}", "anonymous must be true or false"),
+        ("title: x\nquestions:\n  - text: y\n", "question 1: kind is required"),
         (
             "title: x\nquestions:\n  - kind: single\n    text: y\n    options: [a, b]\n"
             "    options_en: [A]\n",

@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.dashboard.core import load_texts
+from handlers.spec_problem import describe
 from handlers.topic_rules import decide
-from handlers.topic_spec import parse_spec
+from handlers.topic_spec import TopicError, parse_spec, read_spec
 
 YES_NO = ("同意", "不同意")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -56,16 +58,41 @@ def test_topic_yaml_is_read_in_local_time_with_defaults() -> None:
 @pytest.mark.parametrize(
     ("data", "complaint"),
     [
-        ({"closes": "2026-12-15T18:00"}, "title"),
-        ({"title": "x"}, "closes"),
-        ({"title": "x", "closes": "15/12/2026"}, "closes must look like"),
-        ({"title": "x", "closes": "2026-11-01T00:00"}, "after opens"),
-        ({"title": "x", "closes": "2026-12-15", "scope": "street:1"}, "scope"),
-        ({"title": "x", "closes": "2026-12-15", "rule": "civil-code-278"}, "needs options"),
-        ({"title": "x", "closes": "2026-12-15", "options": ["同意"]}, "options"),
-        ({"title": "x", "closes": "2026-12-15", "colour": "red"}, "unknown fields"),
+        ({"closes": "2026-12-15T18:00"}, "title is required, at most 100 characters"),
+        ({"title": "x"}, "closes is required (local time, e.g. 2026-12-15T18:00)"),
+        ({"title": "x", "closes": "15/12/2026"}, "closes must look like 2026-12-15T18:00"),
+        ({"title": "x", "closes": "2026-11-01T00:00"}, "closes must be after opens"),
+        (
+            {"title": "x", "closes": "2026-12-15", "scope": "street:1"},
+            "scope must be all, grid:<id> or building:<number>, not 'street:1'",
+        ),
+        (
+            {"title": "x", "closes": "2026-12-15", "rule": "civil-code-278"},
+            "rule civil-code-278 needs options to vote on",
+        ),
+        (
+            {"title": "x", "closes": "2026-12-15", "options": ["同意"]},
+            "options: none, or 2 to 8 different labels",
+        ),
+        ({"title": "x", "closes": "2026-12-15", "colour": "red"}, "unknown fields: colour; known"),
     ],
 )
 def test_bad_topic_yaml_says_what_is_wrong(data: dict[str, object], complaint: str) -> None:
-    with pytest.raises(ValueError, match=complaint):
+    with pytest.raises(TopicError) as caught:
         parse_spec(data, tz=TZ, now=NOW)
+    assert isinstance(caught.value, ValueError)  # callers that catch ValueError still do
+    assert describe(load_texts(), "en", caught.value.problem).startswith(complaint)
+
+
+def test_a_topic_problem_reads_naturally_in_chinese() -> None:
+    with pytest.raises(TopicError) as caught:
+        parse_spec({"title": "x" * 101, "closes": "2026-12-15"}, tz=TZ, now=NOW)
+    assert (
+        describe(load_texts(), "zh", caught.value.problem) == "标题（title）必填，最多 100 个字。"
+    )
+
+
+def test_a_topic_file_that_is_not_yaml_is_named() -> None:
+    with pytest.raises(TopicError) as caught:
+        read_spec("title: [unclosed\n", tz=TZ, now=NOW)
+    assert describe(load_texts(), "en", caught.value.problem).startswith("not valid YAML: ")
