@@ -3,7 +3,8 @@ engine on SQLite → sendMessage) against the local fake Bot API server, compare
 run with a bare python-telegram-bot echo bot on the same fake server (and with the same echo
 bot on Linli's aiohttp transport, to show the pipeline's own cost). The fake server runs in
 a process of its own (the real Bot API is on another machine and takes none of our CPU).
-Three rounds, each feeding the bots in alternating slices of 50; the median ratio is reported.
+Three rounds, each feeding the bots in alternating slices of 50 (after a warm-up of 200 each);
+the median ratio is reported.
 
     .venv/bin/python benchmarks/telegram.py [--updates 400]
 """
@@ -54,6 +55,7 @@ def _updates(fake: FakeTelegram, count: int) -> list[dict[str, Any]]:
 
 ROUNDS = 3  # the median round is reported
 SLICE = 50  # updates per turn of each bot within a round
+WARM_UP = 200  # updates per bot before the measured rounds (steady state is measured)
 CONCURRENCY = 8  # as PTB's concurrent_updates in the service
 
 
@@ -147,8 +149,7 @@ async def main(count: int) -> dict[str, Any]:
                 "echo": await echo_app(fake),
                 "echo_aiohttp": await echo_app(fake, AiohttpRequest()),
             }
-            for app in apps.values():  # warm up
-                await _drive(app, _updates(fake, SLICE))
+            await _round(apps, fake, WARM_UP)  # caches, connections, the interpreter's own
             rounds = [await _round(apps, fake, count) for _ in range(ROUNDS)]
             for app in apps.values():
                 await app.shutdown()

@@ -18,7 +18,7 @@ from handlers.context import KEEP, Outcome, Services, Turn
 from handlers.i18n import pick_locale
 from handlers.types import Incoming, Reply
 from knowledge.crisis import CrisisResult
-from storage import residents, updates
+from storage import db, residents, updates
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class Engine:
         """Do the update's work and record it as handled last, in one transaction; the
         resident's row lock orders concurrent deliveries, and the second one finds the record
         and rolls back."""
-        async with self._sessions.begin() as session:
+        async with db.unit_of_work(self._sessions) as session:
             turn = await self._turn(session, msg, locale)
             conversation = turn.conversation
             before = _snapshot(conversation.flow, conversation.step, conversation.data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event, text
@@ -69,6 +71,25 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """The factory every unit of work opens with `async with sessions.begin() as session`."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@contextlib.asynccontextmanager
+async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """What `async with sessions.begin()` does — commit on success, otherwise roll back,
+    always close — with the commit and the close awaited in the caller's own task.
+
+    SQLAlchemy 2.1 runs each of those two steps in a task of its own, so that a cancelled
+    caller cannot abandon them half-way. Two tasks and the event-loop turns they take cost a
+    Telegram update 10–15 % of its throughput (benchmarks/README.md), so the engine's
+    per-update transaction uses this instead. The engine's callers let an update finish rather
+    than cancel it; a cancellation landing inside the commit or the close leaves the
+    connection to the pool's own clean-up."""
+    session = sessions()
+    try:
+        yield session
+        await session.commit()
+    finally:
+        await session.close()  # rolls back whatever was not committed
 
 
 def insert_ignoring_conflicts(session: AsyncSession, table: FromClause) -> Any:

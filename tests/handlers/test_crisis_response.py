@@ -150,21 +150,37 @@ class FlakySessions:
         self.failures = failures
 
     def begin(self) -> Any:
-        if self.failures > 0:
-            self.failures -= 1
-            return _Down()
-        return self.real.begin()
+        return _Down() if self._fails() else self.real.begin()
 
     def __call__(self) -> Any:
-        return self.real()
+        return _Down() if self._fails() else self.real()
+
+    def _fails(self) -> bool:
+        self.failures -= 1
+        return self.failures >= 0
+
+
+def _locked(*_: object, **__: object) -> None:
+    raise OperationalError("BEGIN", {}, Exception("database is locked"))
 
 
 class _Down:
+    """A transaction or session on a database that is down: every use fails."""
+
     async def __aenter__(self) -> None:
-        raise OperationalError("BEGIN", {}, Exception("database is locked"))
+        _locked()
 
     async def __aexit__(self, *exc: object) -> bool:
         return False
+
+    async def execute(self, *args: object, **kwargs: object) -> None:
+        _locked()
+
+    async def commit(self) -> None:
+        _locked()
+
+    async def close(self) -> None:
+        pass
 
 
 async def test_if_storing_fails_the_reply_still_goes_out_and_the_alert_is_retried(

@@ -43,6 +43,22 @@ async def test_a_rolled_back_update_can_be_handled_again(
         assert await updates.claim_update(session, channel="web", update_id="x")
 
 
+async def test_a_unit_of_work_commits_what_succeeds_and_nothing_of_what_fails(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with db.unit_of_work(sessions) as session:
+        assert await updates.claim_update(session, channel="web", update_id="kept")
+    with pytest.raises(RuntimeError):
+        async with db.unit_of_work(sessions) as session:
+            assert await updates.claim_update(session, channel="web", update_id="lost")
+            raise RuntimeError("feature failed")
+    async with sessions.begin() as session:
+        assert not await updates.claim_update(session, channel="web", update_id="kept")
+        assert await updates.claim_update(session, channel="web", update_id="lost")
+    pool = session.get_bind().pool
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]  # every connection returned
+
+
 async def test_concurrent_deliveries_of_one_update_take_effect_once(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
