@@ -22,8 +22,14 @@ class Problem:
 
 
 def describe(texts: Texts, locale: str, problem: Problem) -> str:
-    """The problem as staff read it, from the staff (dashboard) catalogue `texts`."""
-    text = texts.get(locale, problem.key, **problem.params)
+    """The problem as staff read it, from the staff (dashboard) catalogue `texts`; a list of
+    values (field names, allowed choices) is joined as the language joins lists."""
+    separator = "、" if locale == "zh" else ", "
+    params = {
+        name: separator.join(map(str, value)) if isinstance(value, tuple) else value
+        for name, value in problem.params.items()
+    }
+    text = texts.get(locale, problem.key, **params)
     if problem.question is None:
         return text
     return texts.get(locale, IN_QUESTION, number=problem.question, problem=text)

@@ -62,7 +62,7 @@ def parse_spec(data: Any, *, tz: ZoneInfo, now: datetime) -> TopicSpec:
         raise TopicError("topic_spec.not_mapping")
     unknown = set(map(str, data)) - FIELDS
     if unknown:
-        fields, known = ", ".join(sorted(unknown)), ", ".join(sorted(FIELDS))
+        fields, known = tuple(sorted(unknown)), tuple(sorted(FIELDS))
         raise TopicError("topic_spec.unknown_fields", fields=fields, known=known)
     title = str(data.get("title") or "").strip()
     if not title or len(title) > MAX_TITLE:
@@ -73,9 +73,9 @@ def parse_spec(data: Any, *, tz: ZoneInfo, now: datetime) -> TopicSpec:
     rule = str(data.get("rule") or "majority")
     mode = str(data.get("mode") or "vote")
     if rule not in RULES:
-        raise TopicError("topic_spec.rule", choices=", ".join(RULES))
+        raise TopicError("topic_spec.rule", choices=tuple(RULES))
     if mode not in MODES:
-        raise TopicError("topic_spec.mode", choices=", ".join(MODES))
+        raise TopicError("topic_spec.mode", choices=tuple(MODES))
     if rule in (CC278, CC278_MAJOR) and not options:
         raise TopicError("topic_spec.rule_needs_options", rule=rule)
     scope = str(data.get("scope") or "all")

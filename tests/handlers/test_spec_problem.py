@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 
 from bot.dashboard.core import load_texts
@@ -128,3 +129,12 @@ def test_every_problem_is_triggered_and_reads_whole_in_both_languages() -> None:
         for locale in LOCALES:
             text = describe(texts, locale, problem)  # a missing value raises KeyError
             assert text and "{" not in text, (problem, locale)
+
+
+def test_a_list_of_choices_is_joined_as_each_language_joins_lists() -> None:
+    texts = load_texts()
+    with pytest.raises(TopicError) as caught:
+        read_spec("title: x\ncloses: 2026-12-15T18:00\nmode: poll\n", tz=TZ, now=NOW)
+    problem = caught.value.problem
+    assert "vote、statements" in describe(texts, "zh", problem)
+    assert "vote, statements" in describe(texts, "en", problem)
