@@ -34,7 +34,7 @@ from knowledge.retrieval import Analyzer, FaqIndex
 from knowledge.router import Router
 from knowledge.workdays import WorkCalendar
 from storage import db, migrate, staff, state
-from storage.models import utcnow
+from storage.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,15 @@ def build_services(settings: Settings) -> Services:
 
 @dataclass
 class Runtime:
-    """Everything the running service holds: settings, database, engine."""
+    """Everything the running service holds: settings, database, engine, and the one clock
+    every part of it asks for the time."""
 
     settings: Settings
     database: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     engine: Engine
     secret_key: str
+    clock: Clock
     channels: list[ChannelSender] = field(default_factory=list)
 
     @property
@@ -90,10 +92,16 @@ class Runtime:
 
 
 async def build_runtime(
-    settings: Settings, *, upgrade: bool = True, services: Services | None = None
+    settings: Settings,
+    *,
+    upgrade: bool = True,
+    services: Services | None = None,
+    clock: Clock | None = None,
 ) -> Runtime:
-    """Connect to the database (migrating it unless told not to) and build the engine."""
-    database = db.create_engine(settings.database_url)
+    """Connect to the database (migrating it unless told not to) and build the engine, all on
+    one clock (the real time unless one is given)."""
+    clock = clock or Clock()
+    database = db.create_engine(settings.database_url, clock=clock)
     if upgrade:
         await migrate.upgrade(database)
     sessions = db.session_factory(database)
@@ -105,8 +113,8 @@ async def build_runtime(
             secret_key = await state.get_or_create(
                 session, "secret_key", lambda: secrets.token_urlsafe(48)
             )
-    engine = Engine(sessions, services or build_services(settings))
-    return Runtime(settings, database, sessions, engine, secret_key)
+    engine = Engine(sessions, services or build_services(settings), clock=clock)
+    return Runtime(settings, database, sessions, engine, secret_key, clock)
 
 
 async def ensure_first_admin(runtime: Runtime, announce: Callable[[str], None]) -> None:
@@ -123,7 +131,7 @@ async def ensure_first_admin(runtime: Runtime, announce: Callable[[str], None]) 
                 role="admin",
                 password_hash=passwords.hash_password(password),
                 must_change_password=True,
-                now=utcnow(),
+                now=runtime.clock(),
             )
     except IntegrityError:
         return  # another worker created it first
@@ -203,7 +211,7 @@ def start_telegram(runtime: Runtime) -> TelegramChannel | None:
     from bot.channels.telegram import Pacer, StaffChatSender, TelegramChannel, TelegramSender
 
     channel = TelegramChannel(runtime)
-    pacer = Pacer()  # one budget for the bot, whoever sends
+    pacer = Pacer(runtime.clock.monotonic)  # one budget for the bot, whoever sends
     runtime.channels.append(TelegramSender(channel.app.bot, pacer))
     if runtime.settings.staff_chat_id is not None:
         runtime.channels.append(StaffChatSender(channel.app.bot, runtime, pacer))
@@ -218,8 +226,8 @@ def start_wechat(runtime: Runtime) -> WeChatChannel | None:
     from bot.channels.wechat import WeChatChannel
     from bot.channels.wechat_sender import WeChatSender
 
-    api = wechat_api.from_settings(runtime.settings, runtime.sessions)
-    runtime.channels.append(WeChatSender(api, runtime.sessions))
+    api = wechat_api.from_settings(runtime.settings, runtime.sessions, runtime.clock)
+    runtime.channels.append(WeChatSender(api, runtime.sessions, clock=runtime.clock.monotonic))
     return WeChatChannel(runtime, api)
 
 
@@ -235,9 +243,9 @@ def sender_policy(settings: Settings) -> SenderPolicy:
     return SenderPolicy(quiet=quiet, lease=lease, send_timeout=lease * 0.4)
 
 
-async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
-    """Run the service until Ctrl-C or SIGTERM, then stop cleanly."""
-    runtime = await build_runtime(settings)
+async def serve(settings: Settings, *, role: str, out: TextIO, clock: Clock) -> None:
+    """Run the service on `clock` until Ctrl-C or SIGTERM, then stop cleanly."""
+    runtime = await build_runtime(settings, clock=clock)
     from bot.logs import log_update
 
     runtime.engine.observers.append(log_update)  # one log line per update, without its text
@@ -289,7 +297,12 @@ async def serve(settings: Settings, *, role: str, out: TextIO) -> None:
             scheduler = build_scheduler(runtime)
             scheduler.start()
             if runtime.channels:
-                sender = Sender(runtime.sessions, runtime.channels, policy=sender_policy(settings))
+                sender = Sender(
+                    runtime.sessions,
+                    runtime.channels,
+                    policy=sender_policy(settings),
+                    clock=runtime.clock,
+                )
                 workers.append(asyncio.create_task(sender.run(stop)))
         log.info("serving role=%s database=%s", role, settings.database_url_safe)
         await stop.wait()

@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from storage import broadcasts, db, migrate
-from storage.models import Broadcast, utcnow
+from storage.clock import Clock
+from storage.models import Broadcast
 
 BAR = 30
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> None:
+async def run(settings: Settings, args: argparse.Namespace, clock: Clock) -> None:
     """Carry out one `linli broadcast` call."""
     engine = db.create_engine(settings.database_url)
     sessions = db.session_factory(engine)
@@ -31,7 +32,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
             print(f"Notice {args.cancel} cancelled; {dropped} message(s) will not be sent.")
             return
         number = (
-            args.progress if args.progress is not None else await _create(sessions, settings, args)
+            args.progress
+            if args.progress is not None
+            else await _create(sessions, settings, args, clock())
         )
         await _watch(sessions, number, follow=args.wait)
     finally:
@@ -39,11 +42,13 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _create(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, args: argparse.Namespace
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    args: argparse.Namespace,
+    now: datetime,
 ) -> int:
     if not args.text:
         raise SystemExit("a notice needs --text")
-    now = utcnow()
     send_at = now
     if args.at:
         try:

@@ -8,8 +8,12 @@ import importlib
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from storage.clock import Clock
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,16 +115,19 @@ SUBCOMMANDS = {
 
 async def _async_main(args: argparse.Namespace, settings: Settings) -> None:
     from bot import app
+    from storage.clock import Clock
+
+    clock = Clock()  # this process's one clock
 
     if args.command == "serve":
-        await app.serve(settings, role=args.role, out=sys.stdout)
+        await app.serve(settings, role=args.role, out=sys.stdout, clock=clock)
     elif args.command == "chat":
-        await _chat(settings, user=args.user, locale=args.lang, json_mode=args.json)
+        await _chat(settings, clock, user=args.user, locale=args.lang, json_mode=args.json)
     elif args.command in SUBCOMMANDS:  # each in a module of its own, imported when used
         module = importlib.import_module(SUBCOMMANDS[args.command])
-        await module.run(settings, args)
+        await module.run(settings, args, clock)
     elif args.command == "staff":
-        await _add_staff(settings, args)
+        await _add_staff(settings, args, clock)
     elif args.command == "db":
         from storage import db, migrate
 
@@ -132,12 +139,11 @@ async def _async_main(args: argparse.Namespace, settings: Settings) -> None:
         print(f"Database is up to date: {settings.database_url_safe}")
 
 
-async def _add_staff(settings: Settings, args: argparse.Namespace) -> None:
+async def _add_staff(settings: Settings, args: argparse.Namespace, clock: Clock) -> None:
     import getpass
 
     from bot.passwords import MIN_LENGTH, hash_password
     from storage import db, migrate, staff
-    from storage.models import utcnow
 
     if args.role == "grid" and not args.grid:
         raise SystemExit("a grid worker needs --grid")
@@ -159,7 +165,7 @@ async def _add_staff(settings: Settings, args: argparse.Namespace) -> None:
                 username=args.name,
                 role=args.role,
                 password_hash=hash_password(password),
-                now=utcnow(),
+                now=clock(),
                 telegram_id=args.telegram_id,
                 grid=args.grid,
             )
@@ -168,15 +174,18 @@ async def _add_staff(settings: Settings, args: argparse.Namespace) -> None:
     print(f"Added {args.role} {args.name!r}.")
 
 
-async def _chat(settings: Settings, *, user: str, locale: str | None, json_mode: bool) -> None:
+async def _chat(
+    settings: Settings, clock: Clock, *, user: str, locale: str | None, json_mode: bool
+) -> None:
     from bot.app import build_runtime
     from bot.channels.console import ConsoleChat
 
-    runtime = await build_runtime(settings)
+    runtime = await build_runtime(settings, clock=clock)
     try:
         console = ConsoleChat(
             runtime.engine,
             runtime.sessions,
+            clock=runtime.clock,
             user=user,
             locale=locale,
             json_mode=json_mode,
@@ -196,9 +205,12 @@ def _route(settings: Settings, text: str | None, *, as_json: bool) -> int:
     from bot.topic_cli import open_topics_matcher
     from handlers.router import understand
     from knowledge.topic_match import with_topic
+    from storage.clock import Clock
 
     services = build_services(settings)
-    topics = open_topics_matcher(settings, services)  # for `topic_id`; None without a database
+    topics = open_topics_matcher(
+        settings, services, Clock()
+    )  # for `topic_id`; None without a database
     for line in _lines(text):
         decision = with_topic(understand(services, line), topics)
         if as_json:

@@ -16,7 +16,6 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from handlers.engine import Handled
 from handlers.types import Incoming
 from storage import monitoring
-from storage.models import utcnow
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -90,7 +89,7 @@ class Metrics:
         self.rescues.set(self.runtime.engine.rescues_pending)
         try:
             async with self.runtime.sessions() as session:
-                snap = await monitoring.snapshot(session, now=utcnow())
+                snap = await monitoring.snapshot(session, now=self.runtime.clock())
         except Exception as exc:
             log.warning("metrics: the database did not answer (%s)", type(exc).__name__)
             self.database_up.set(0)

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import outbox, residents
-from storage.models import utcnow
 from storage.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -146,8 +145,8 @@ class Sender:
         sessions: async_sessionmaker[AsyncSession],
         channels: Iterable[ChannelSender],
         *,
+        clock: Callable[[], datetime],
         policy: SenderPolicy | None = None,
-        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
         self._channels = {channel.channel: channel for channel in channels}

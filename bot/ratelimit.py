@@ -4,7 +4,6 @@ worker keeps its own buckets (the reverse proxy's limit covers all workers at on
 from __future__ import annotations
 
 import math
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ class RateLimiter:
         per_minute: int,
         burst: int,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float],
         max_clients: int = MAX_CLIENTS,
     ) -> None:
         self.rate = per_minute / 60.0

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.spreadsheet import safe_cell
 from handlers import stats
 from handlers.context import Services
-from storage.models import utcnow
 
 FORMATS = ("md", "xlsx")
 CONTENT_TYPES = {
@@ -56,14 +55,14 @@ async def build(
     *,
     months: int = TREND_MONTHS,
     grid: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Report:
     """Gather the month's figures and the trend over the `months` before it."""
     found = await stats.statistics(session, services.calendar, period, grid=grid)
     earlier = stats.previous_months(period, months, services.timezone)
     trend = await stats.trend(session, services.calendar, earlier, grid=grid)
     trend.append((period, found.tickets.total))
-    return Report(found, trend, now or utcnow())
+    return Report(found, trend, now)
 
 
 async def download(
@@ -74,13 +73,14 @@ async def download(
     fmt: str = "md",
     locale: str = "zh",
     grid: str | None = None,
+    now: datetime,
 ) -> ReportFile:
     """The report of `month` (YYYY-MM) as a file (ValueError for a bad month or format)."""
     if fmt not in FORMATS:
         raise ValueError(f"the format is one of {', '.join(FORMATS)}")
     period = stats.parse_month(month, services.timezone)
     async with sessions() as session:
-        report = await build(session, services, period, grid=grid)
+        report = await build(session, services, period, grid=grid, now=now)
     if fmt == "md":
         content = markdown(report, services, locale).encode("utf-8")
     else:

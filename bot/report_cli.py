@@ -10,6 +10,7 @@ from typing import Any
 from bot.config import Settings
 from handlers.i18n import LOCALES
 from storage import db, migrate
+from storage.clock import Clock
 
 
 def add_parser(commands: Any) -> None:
@@ -22,7 +23,7 @@ def add_parser(commands: Any) -> None:
     report.add_argument("--grid", help="ticket figures of one grid only")
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> None:
+async def run(settings: Settings, args: argparse.Namespace, clock: Clock) -> None:
     """Carry out one `linli report` call."""
     from bot.app import build_services
     from bot.report import download
@@ -36,7 +37,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
         try:
             made = await download(
                 db.session_factory(engine), services, args.month, fmt=args.format,
-                locale=args.lang, grid=args.grid,
+                locale=args.lang, grid=args.grid, now=clock(),
             )  # fmt: skip
         except ValueError as exc:
             raise SystemExit(str(exc)) from None

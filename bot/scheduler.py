@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import and_, or_
@@ -17,33 +17,24 @@ from handlers import checkin, survey_sweeps, sweeps, topic_close
 from handlers.access import SENSITIVE_KINDS
 from handlers.context import Services
 from storage import broadcasts, residents, updates
-from storage.models import Ticket, utcnow
+from storage.models import Ticket
 
 log = logging.getLogger(__name__)
 
-Sweep = Callable[[AsyncSession, Services], Awaitable[int]]
+# Each sweep takes the transaction, the services and the runtime clock's `now` (keyword).
+Sweep = Callable[..., Awaitable[int]]
 UPDATE_KEYS_KEPT = timedelta(days=7)  # no channel redelivers an update after days
 REPLIES_KEPT = timedelta(hours=1)  # a redelivery comes within minutes; replies quote residents
 DRAFTS_KEPT = timedelta(days=7)  # a flow left unfinished this long is forgotten
 RETENTION = "anonymise_old_tickets"  # daily; needs the settings, so not a plain sweep
 
 
-async def _escalate(session: AsyncSession, services: Services) -> int:
-    return await sweeps.escalate_overdue(session, services, now=utcnow())
-
-
-async def _close_surveys(session: AsyncSession, services: Services) -> int:
-    return await sweeps.close_unanswered(session, services, now=utcnow())
-
-
-async def _forget_update_keys(session: AsyncSession, services: Services) -> int:
-    now = utcnow()
+async def _forget_update_keys(session: AsyncSession, services: Services, *, now: datetime) -> int:
     cleared = await updates.forget_replies_before(session, cutoff=now - REPLIES_KEPT)
     return cleared + await updates.forget_updates_before(session, cutoff=now - UPDATE_KEYS_KEPT)
 
 
-async def _send_due_broadcasts(session: AsyncSession, services: Services) -> int:
-    now = utcnow()
+async def _send_due_broadcasts(session: AsyncSession, services: Services, *, now: datetime) -> int:
     return sum(
         [
             await broadcasts.fan_out(session, b, now=now)
@@ -52,49 +43,29 @@ async def _send_due_broadcasts(session: AsyncSession, services: Services) -> int
     )
 
 
-async def _check_in(session: AsyncSession, services: Services) -> int:
-    return await checkin.sweep(session, services, now=utcnow())
-
-
-async def _send_due_surveys(session: AsyncSession, services: Services) -> int:
-    return await survey_sweeps.send_due(session, services, now=utcnow())
-
-
-async def _remind_surveys(session: AsyncSession, services: Services) -> int:
-    return await survey_sweeps.remind(session, services, now=utcnow())
-
-
-async def _close_ended_surveys(session: AsyncSession, services: Services) -> int:
-    return await survey_sweeps.close_ended(session, services, now=utcnow())
-
-
-async def _close_topics(session: AsyncSession, services: Services) -> int:
-    return await topic_close.close_due(session, services, now=utcnow())
-
-
-async def _clear_drafts(session: AsyncSession, services: Services) -> int:
-    return await residents.clear_stale_drafts(session, before=utcnow() - DRAFTS_KEPT)
+async def _clear_drafts(session: AsyncSession, services: Services, *, now: datetime) -> int:
+    return await residents.clear_stale_drafts(session, before=now - DRAFTS_KEPT)
 
 
 # name → (sweep, minutes between runs)
 JOBS: dict[str, tuple[Sweep, int]] = {
     "send_due_broadcasts": (_send_due_broadcasts, 1),
-    "senior_check_ins": (_check_in, 10),
-    "close_due_topics": (_close_topics, 5),  # 议事厅 results, told to participants
-    "escalate_overdue_tickets": (_escalate, 10),
-    "close_unanswered_surveys": (_close_surveys, 60),  # the ticket follow-up question
-    "send_due_surveys": (_send_due_surveys, 1),  # 问卷 invitations at their send time
-    "remind_survey_non_respondents": (_remind_surveys, 30),
-    "close_ended_surveys": (_close_ended_surveys, 5),
+    "senior_check_ins": (checkin.sweep, 10),
+    "close_due_topics": (topic_close.close_due, 5),  # 议事厅 results, told to participants
+    "escalate_overdue_tickets": (sweeps.escalate_overdue, 10),
+    "close_unanswered_surveys": (sweeps.close_unanswered, 60),  # the ticket follow-up question
+    "send_due_surveys": (survey_sweeps.send_due, 1),  # 问卷 invitations at their send time
+    "remind_survey_non_respondents": (survey_sweeps.remind, 30),
+    "close_ended_surveys": (survey_sweeps.close_ended, 5),
     "forget_old_update_keys": (_forget_update_keys, 60),
     "clear_stale_drafts": (_clear_drafts, 360),
 }
 
 
-async def _retention(runtime: Runtime) -> int:
+async def _retention(runtime: Runtime, now: datetime) -> int:
     """Anonymise closed tickets past their retention (safety.md §4.4): 365 days, and 180 for
     crisis and counselling tickets, unless the settings say otherwise."""
-    settings, now = runtime.settings, utcnow()
+    settings = runtime.settings
     sensitive = Ticket.kind.in_(SENSITIVE_KINDS)
     ended = Ticket.status.in_(("closed", "rejected", "merged"))
     due = or_(
@@ -106,14 +77,16 @@ async def _retention(runtime: Runtime) -> int:
 
 
 async def run_job(runtime: Runtime, name: str) -> int:
-    """Run one sweep now, in its own transaction; errors are logged, never raised."""
+    """Run one sweep now (by the runtime's clock), in its own transaction; errors are logged,
+    never raised."""
+    now = runtime.clock()
     try:
         if name == RETENTION:
-            changed = await _retention(runtime)
+            changed = await _retention(runtime, now)
         else:
             sweep, _ = JOBS[name]
             async with runtime.sessions.begin() as session:
-                changed = await sweep(session, runtime.services)
+                changed = await sweep(session, runtime.services, now=now)
     except Exception:
         log.exception("scheduled job %s failed; it runs again at its next time", name)
         return 0

@@ -13,26 +13,25 @@ from bot.spreadsheet import write_csv, write_xlsx
 from handlers.spec_problem import describe
 from handlers.survey_spec import SurveyError, parse_survey
 from storage import db, migrate, survey_results, surveys
-from storage.models import utcnow
+from storage.clock import Clock
 
 KIND_NAMES = {"single": "single choice", "multiple": "multiple choice", "rating": "rating 1-5",
               "text": "free text"}  # fmt: skip
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> None:
+async def run(settings: Settings, args: argparse.Namespace, clock: Clock) -> None:
     """Carry out one `linli survey` call."""
     if args.survey_command == "add":
-        await _add(settings, Path(args.file))
+        await _add(settings, Path(args.file), clock())
     else:
         await _results(settings, args.id, fmt=args.format, out=args.out)
 
 
-async def _add(settings: Settings, path: Path) -> None:
+async def _add(settings: Settings, path: Path, now: datetime) -> None:
     try:
         source = await asyncio.to_thread(path.read_text, "utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SystemExit(f"cannot read {path}: {exc}") from None
-    now = utcnow()
     try:
         spec = parse_survey(source, tz=settings.tz, now=now)
     except SurveyError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.config import Settings
 from storage import api_tokens, db, migrate, staff
-from storage.models import utcnow
+from storage.clock import Clock
 
 
 def add_parser(commands: Any) -> None:
@@ -23,14 +23,14 @@ def add_parser(commands: Any) -> None:
     sub.add_parser("list", help="every token: id, staff member, name, last use")
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> None:
+async def run(settings: Settings, args: argparse.Namespace, clock: Clock) -> None:
     """Carry out one `linli token` call."""
     engine = db.create_engine(settings.database_url)
     sessions = db.session_factory(engine)
     try:
         await migrate.upgrade(engine)
         async with sessions.begin() as session:
-            now = utcnow()
+            now = clock()
             if args.token_command == "add":
                 member = await staff.get_staff_by_username(session, args.username)
                 if member is None:

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from handlers.spec_problem import describe
 from handlers.topic_spec import TopicError, TopicSpec, create_topic_from, read_spec
 from knowledge.topic_match import TopicMatcher, TopicText
 from storage import db, migrate, topics
-from storage.models import Topic, utcnow
+from storage.clock import Clock
+from storage.models import Topic
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +46,9 @@ def add_parser(commands: Any) -> None:
     respond.add_argument("--text", required=True)
 
 
-def _spec(path: Path, settings: Settings) -> TopicSpec:
+def _spec(path: Path, settings: Settings, now: datetime) -> TopicSpec:
     try:
-        return read_spec(path.read_text("utf-8"), tz=settings.tz, now=utcnow())
+        return read_spec(path.read_text("utf-8"), tz=settings.tz, now=now)
     except OSError as error:
         raise SystemExit(f"cannot read {path}: {error.strerror}") from None
     except UnicodeDecodeError as error:
@@ -57,11 +59,12 @@ def _spec(path: Path, settings: Settings) -> TopicSpec:
         raise SystemExit(f"{path}: {describe(load_texts(), 'en', error.problem)}") from None
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> None:
+async def run(settings: Settings, args: argparse.Namespace, clock: Clock) -> None:
     """Carry out one `linli topic` call."""
     from bot.app import build_services
 
-    spec = _spec(args.file, settings) if getattr(args, "file", None) else None
+    now = clock()
+    spec = _spec(args.file, settings, now) if getattr(args, "file", None) else None
     engine = db.create_engine(settings.database_url)
     sessions = db.session_factory(engine)
     try:
@@ -69,7 +72,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
         if args.topic_command == "add":
             assert spec is not None
             async with sessions.begin() as session:
-                topic = await create_topic_from(session, spec, now=utcnow())
+                topic = await create_topic_from(session, spec, now=now)
             local = topic.closes_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
             print(f"Topic created: {topic.title} (closes {local}, {topic.scope}, {topic.rule})")
             print(topic.id)
@@ -77,21 +80,20 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
         services = build_services(settings)
         async with sessions.begin() as session:
             if args.topic_command == "show":
-                await _show(session, services, args.id, as_json=args.json)
+                await _show(session, services, args.id, as_json=args.json, now=now)
             elif args.topic_command == "respond":
-                told = await _respond(session, services, args.id, args.text)
+                told = await _respond(session, services, args.id, args.text, now)
                 print(f"Response published; {told} participant(s) will hear it.")
             elif args.decision is None:
                 _print_queue(await topic_staff.queue(session))
             else:
-                print(await _review(session, services, args, spec))
+                print(await _review(session, services, args, spec, now))
     finally:
         await engine.dispose()
 
 
-def status_of(topic: Topic) -> str:
+def status_of(topic: Topic, now: datetime) -> str:
     """upcoming, open, counting (past closing, result not yet stored) or closed."""
-    now = utcnow()
     if topic.status == topics.CLOSED:
         return "closed"
     if now < topic.opens_at:
@@ -99,7 +101,9 @@ def status_of(topic: Topic) -> str:
     return "open" if now < topic.closes_at else "counting"
 
 
-async def _show(session: AsyncSession, services: Services, topic_id: int, *, as_json: bool) -> None:
+async def _show(
+    session: AsyncSession, services: Services, topic_id: int, *, as_json: bool, now: datetime
+) -> None:
     topic = await session.get(Topic, topic_id)
     if topic is None:
         raise SystemExit(f"there is no topic {topic_id}")
@@ -116,7 +120,7 @@ async def _show(session: AsyncSession, services: Services, topic_id: int, *, as_
         "rule": topic.rule,
         "opens": topic.opens_at.astimezone(tz).isoformat(),
         "closes": topic.closes_at.astimezone(tz).isoformat(),
-        "status": status_of(topic),
+        "status": status_of(topic, now),
         "votes": figures["votes"],
         "participants": figures["participants"],
         "eligible": figures["eligible"],
@@ -139,11 +143,11 @@ async def _show(session: AsyncSession, services: Services, topic_id: int, *, as_
         print(f"  response: {text}")
 
 
-async def _respond(session: AsyncSession, services: Services, topic_id: int, text: str) -> int:
+async def _respond(
+    session: AsyncSession, services: Services, topic_id: int, text: str, now: datetime
+) -> int:
     try:
-        return await topic_close.respond(
-            session, services, topic_id=topic_id, text=text, now=utcnow()
-        )
+        return await topic_close.respond(session, services, topic_id=topic_id, text=text, now=now)
     except LookupError:
         raise SystemExit(f"there is no topic {topic_id}") from None
     except ValueError as error:
@@ -159,7 +163,11 @@ def _print_queue(items: list[tuple[str, str, str]]) -> None:
 
 
 async def _review(
-    session: AsyncSession, services: Services, args: argparse.Namespace, spec: TopicSpec | None
+    session: AsyncSession,
+    services: Services,
+    args: argparse.Namespace,
+    spec: TopicSpec | None,
+    now: datetime,
 ) -> str:
     if not args.ref:
         raise SystemExit("say which one: O<id> or P<id>")
@@ -167,7 +175,7 @@ async def _review(
         raise SystemExit("--file opens a topic for an approved proposal (P<id>) only")
     try:
         decision = await topic_staff.review(
-            session, services, args.ref, approve=args.decision == "approve", now=utcnow(),
+            session, services, args.ref, approve=args.decision == "approve", now=now,
             reason=args.reason, spec=spec if args.decision == "approve" else None,
         )  # fmt: skip
     except topic_staff.ReviewError as error:
@@ -177,7 +185,9 @@ async def _review(
     return f"{decision.ref} {verb}{opened}; the resident will be told."
 
 
-def open_topics_matcher(settings: Settings, services: Services) -> TopicMatcher | None:
+def open_topics_matcher(
+    settings: Settings, services: Services, clock: Clock
+) -> TopicMatcher | None:
     """A matcher over the topics open now (for `linli route`), or None when there is no
     database to read (routing must work without one; a missing SQLite file is not created)."""
     url = make_url(settings.database_url)
@@ -188,7 +198,7 @@ def open_topics_matcher(settings: Settings, services: Services) -> TopicMatcher 
         engine = db.create_engine(settings.database_url)
         try:
             async with db.session_factory(engine)() as session:
-                found = await topics.open_topics(session, now=utcnow())
+                found = await topics.open_topics(session, now=clock())
                 return [TopicText(t.id, t.title, t.body) for t in found]
         finally:
             await engine.dispose()

@@ -9,6 +9,7 @@ from typing import Any
 from bot.config import Settings
 from knowledge.faq import KnowledgeError
 from knowledge.wechat_menu import actions, load_menu, menu_path
+from storage.clock import Clock
 
 
 def add_parser(commands: Any) -> None:
@@ -41,7 +42,7 @@ def _checked_menu(settings: Settings) -> dict[str, Any]:
     return menu
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> None:
+async def run(settings: Settings, args: argparse.Namespace, clock: Clock) -> None:
     """Carry out one `linli wechat` call."""
     menu = _checked_menu(settings)
     if args.dry_run:
@@ -57,7 +58,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> None:
         await migrate.upgrade(engine)
         # The token comes from the database the workers share, so publishing never
         # invalidates the token the running service holds.
-        api = from_settings(settings, db.session_factory(engine))
+        api = from_settings(settings, db.session_factory(engine), clock)
         try:
             answer = await api.create_menu(menu)
         except WeChatError as error:

@@ -19,7 +19,6 @@ from handlers.i18n import pick_locale
 from handlers.types import Incoming, Reply
 from knowledge.crisis import CrisisResult
 from storage import db, residents, updates
-from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class Engine:
         sessions: async_sessionmaker[AsyncSession],
         services: Services,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime],
         rescue_delay: float = 1.0,
     ) -> None:
         self._sessions = sessions

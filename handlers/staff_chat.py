@@ -21,7 +21,7 @@ from handlers.context import Services
 from handlers.phone import mask_phone
 from handlers.types import Button, Reply
 from storage import outbox, tickets
-from storage.models import CheckIn, Resident, Staff, Ticket, utcnow
+from storage.models import CheckIn, Resident, Staff, Ticket
 
 COMMANDS = (
     frozenset({"tickets", "view", "claim", "reply", "note", "state", "checkin"})
@@ -58,11 +58,10 @@ def command_of(text: str, action: str | None) -> Command | None:
 
 
 async def answer(
-    session: AsyncSession, services: Services, staff: Staff, command: Command
+    session: AsyncSession, services: Services, staff: Staff, command: Command, *, now: datetime
 ) -> list[Reply]:
     """Carry out a staff command and say what happened."""
     t = services.texts
-    now = utcnow()
     if command.name == "tickets":
         return [await _list(session, services, staff, command.target or None, now)]
     if command.name in topic_staff.COMMANDS:  # the deliberation hall's review queue
@@ -75,7 +74,7 @@ async def answer(
     try:
         if command.name == "view":
             ticket = await read_ticket(session, staff=staff, ticket_id=ticket.id, now=now)
-            return [await _card(session, services, ticket)]
+            return [await _card(session, services, ticket, now)]
         if command.name == "checkin":
             ticket = await read_ticket(session, staff=staff, ticket_id=ticket.id, now=now)
             return [await _check_in(session, services, staff, ticket, command.rest, now)]
@@ -161,14 +160,14 @@ def _line(services: Services, ticket: Ticket, now: datetime) -> str:
     )
 
 
-async def _card(session: AsyncSession, services: Services, ticket: Ticket) -> Reply:
+async def _card(session: AsyncSession, services: Services, ticket: Ticket, now: datetime) -> Reply:
     t = services.texts
     category = services.categories.get(ticket.category or "")
     grid = services.grids.get(ticket.grid)
     text = t.get(
         LANG,
         "staff.card",
-        line=_line(services, ticket, utcnow()),
+        line=_line(services, ticket, now),
         category=category.label(LANG) if category else "-",
         grid=grid.label(LANG) if grid else "-",
         phone=mask_phone(ticket.contact_phone) if ticket.contact_phone else "-",

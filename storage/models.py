@@ -26,6 +26,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from storage.clock import stamp
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -33,11 +35,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -90,8 +87,8 @@ class Resident(Base):
     receive_notices: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     receive_surveys: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     welcomed_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    last_seen_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Conversation(Base):
@@ -106,7 +103,7 @@ class Conversation(Base):
     flow: Mapped[str | None] = mapped_column(String(32))
     step: Mapped[str | None] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Staff(Base):
@@ -123,7 +120,7 @@ class Staff(Base):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class ProcessedUpdate(Base):
@@ -133,7 +130,7 @@ class ProcessedUpdate(Base):
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     update_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    processed_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
     # What the resident was answered, so that a redelivery (the first answer was lost with a
     # dying worker or connection) gets the same answer; cleared after an hour.
     replies: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONData)
@@ -187,8 +184,8 @@ class Ticket(Base):
     escalation: Mapped[int] = mapped_column(
         Integer, default=0, server_default="0"
     )  # 0, 1 = 催办 (urged), 2 = 督办 (supervised)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    updated_at: Mapped[datetime] = mapped_column(default=stamp)
     assigned_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -203,7 +200,7 @@ class TicketSupporter(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class TicketEvent(Base):
@@ -219,7 +216,7 @@ class TicketEvent(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     visible_to_resident: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Outbox(Base):
@@ -241,14 +238,14 @@ class Outbox(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     state: Mapped[str] = mapped_column(String(16), default="pending")
-    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    not_before: Mapped[datetime] = mapped_column(default=stamp)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
     # Set, in its own commit, just before the row is handed to its channel: a claimed row
     # whose sender died is safe to send again only if it was never handed over.
     handed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     sent_at: Mapped[datetime | None]
 
 
@@ -264,7 +261,7 @@ class AuditLog(Base):
     target_type: Mapped[str | None] = mapped_column(String(32))
     target_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
 
 
 class AppState(Base):
@@ -288,7 +285,7 @@ class UnansweredQuestion(Base):
     best_faq_id: Mapped[str | None] = mapped_column(String(64))
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     handled: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
 
 
 class FaqFeedback(Base):
@@ -300,7 +297,7 @@ class FaqFeedback(Base):
     faq_id: Mapped[str] = mapped_column(String(64), index=True)
     helpful: Mapped[bool] = mapped_column(Boolean)
     locale: Mapped[str] = mapped_column(String(8))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     # Staff reviewed it on the dashboard's knowledge page.
     handled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
@@ -317,7 +314,7 @@ class Broadcast(Base):
     state: Mapped[str] = mapped_column(String(16), default="scheduled")  # → queued | cancelled
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class CheckIn(Base):
@@ -334,7 +331,7 @@ class CheckIn(Base):
     answered_on: Mapped[str | None] = mapped_column(String(10))
     reminded_on: Mapped[str | None] = mapped_column(String(10))
     escalated_on: Mapped[str | None] = mapped_column(String(10))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Topic(Base):
@@ -355,7 +352,7 @@ class Topic(Base):
     opens_at: Mapped[datetime]
     closes_at: Mapped[datetime]
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     closed_at: Mapped[datetime | None]
 
 
@@ -372,7 +369,7 @@ class TopicProposal(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # → accepted | rejected
     reason: Mapped[str | None] = mapped_column(Text)
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     decided_at: Mapped[datetime | None]
 
 
@@ -391,7 +388,7 @@ class Opinion(Base):
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # → approved | rejected
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     reviewed_at: Mapped[datetime | None]
 
 
@@ -407,8 +404,8 @@ class Vote(Base):
         ForeignKey("residents.id", ondelete="CASCADE"), index=True
     )
     option: Mapped[int] = mapped_column(Integer)  # index into Topic.options
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    updated_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class StatementVote(Base):
@@ -423,7 +420,7 @@ class StatementVote(Base):
         ForeignKey("residents.id", ondelete="CASCADE"), index=True
     )
     value: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class TopicResponse(Base):
@@ -434,7 +431,7 @@ class TopicResponse(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Survey(Base):
@@ -457,7 +454,7 @@ class Survey(Base):
     sent_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class SurveyQuestion(Base):
@@ -490,7 +487,7 @@ class SurveyInvitation(Base):
     resident_id: Mapped[int] = mapped_column(
         ForeignKey("residents.id", ondelete="CASCADE"), index=True
     )
-    invited_at: Mapped[datetime] = mapped_column(default=utcnow)
+    invited_at: Mapped[datetime] = mapped_column(default=stamp)
     reminded_at: Mapped[datetime | None]
     completed: Mapped[bool] = mapped_column(Boolean, default=False)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
@@ -535,8 +532,8 @@ class StaffSession(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8), default="zh")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    last_seen_at: Mapped[datetime] = mapped_column(default=stamp)
     revoked_at: Mapped[datetime | None]
 
 
@@ -553,7 +550,7 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))  # ok | failed | throttled
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class ApiToken(Base):
@@ -567,6 +564,6 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(80))
     prefix: Mapped[str] = mapped_column(String(16))  # the token's first characters, to tell it
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256, hex
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

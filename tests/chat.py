@@ -8,7 +8,7 @@ from typing import Any
 from handlers.engine import Engine
 from handlers.types import Button, Incoming, Location, Reply
 from storage import outbox
-from storage.models import Resident, utcnow
+from storage.models import Resident
 
 _ids = itertools.count(1)
 
@@ -82,9 +82,9 @@ def texts(replies: list[Reply]) -> str:
     return "\n".join(r.text for r in replies)
 
 
-async def queue_staff_reply(sessions: Any, resident: Resident, text: str, *, key: str) -> None:
+async def queue_staff_reply(runtime: Any, resident: Resident, text: str, *, key: str) -> None:
     """Queue a staff member's message to a resident in the outbox, as staff tools will."""
-    async with sessions.begin() as session:
+    async with runtime.sessions.begin() as session:
         await outbox.enqueue(
             session,
             channel=resident.channel,
@@ -93,7 +93,7 @@ async def queue_staff_reply(sessions: Any, resident: Resident, text: str, *, key
             payload={"text": text, "buttons": []},
             dedupe_key=key,
             priority=outbox.PRIORITY_HIGH,
-            now=utcnow(),
+            now=runtime.clock(),
         )
 
 

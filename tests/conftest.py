@@ -1,5 +1,5 @@
 """Shared fixtures: throwaway databases (SQLite always, PostgreSQL when configured),
-the real engine, and a resident who chats with it."""
+the real engine on a clock pinned to a known instant, and a resident who chats with it."""
 
 from __future__ import annotations
 
@@ -8,18 +8,45 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import make_url, text
 
 from bot.app import Runtime, build_runtime, build_services
 from bot.config import Settings
 from handlers.context import Services
 from storage import db, migrate
+from storage.clock import ManualClock
 from tests.chat import ResidentChat
+from tests.clock import START
 
 PG_ENV = "LINLI_TEST_DATABASE_URL"
+# The time-travel canary (`make canary`): the whole run as if the machine's clock said this
+# instant (ISO 8601 with an offset), so a test that still reads the real time shows itself.
+TRAVEL_ENV = "LINLI_TEST_TRAVEL"
+TRAVEL = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Move this process's clock to LINLI_TEST_TRAVEL for the whole run, when it is set."""
+    instant = os.environ.get(TRAVEL_ENV)
+    if instant:
+        at = datetime.fromisoformat(instant)
+        if at.tzinfo is None:
+            raise pytest.UsageError(f"{TRAVEL_ENV} needs an offset, e.g. 2027-01-01T00:10+08:00")
+        travel = time_machine.travel(at, tick=True)
+        travel.start()
+        config.stash[TRAVEL] = travel
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Back to the real time."""
+    travel = config.stash.get(TRAVEL, None)
+    if travel is not None:
+        travel.stop()
 
 
 @pytest.fixture(scope="session")
@@ -74,10 +101,18 @@ def settings(runtime_url: str) -> Settings:
 
 
 @pytest.fixture
-async def runtime(settings: Settings, services: Services) -> AsyncIterator[Runtime]:
+def clock() -> ManualClock:
+    """The runtime's one clock: starts at `START` and runs on; tests move it by hand."""
+    return ManualClock(START)
+
+
+@pytest.fixture
+async def runtime(
+    settings: Settings, services: Services, clock: ManualClock
+) -> AsyncIterator[Runtime]:
     """The service's runtime on a throwaway database (SQLite; PostgreSQL too when the module
-    is marked `both_databases`)."""
-    built = await build_runtime(settings, upgrade=False, services=services)
+    is marked `both_databases`), on the test's `clock`."""
+    built = await build_runtime(settings, upgrade=False, services=services, clock=clock)
     yield built
     await built.close()
 
@@ -155,7 +190,10 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say loudly when the PostgreSQL or browser part of the suite did not run."""
+    """Say loudly when the PostgreSQL or browser part of the suite did not run, and at what
+    time a time-travel run ran."""
+    if os.environ.get(TRAVEL_ENV):
+        terminalreporter.write_sep("=", f"time travel: ran as if it were {os.environ[TRAVEL_ENV]}")
     if not os.environ.get(PG_ENV):
         terminalreporter.write_sep(
             "!", f"PostgreSQL tests were SKIPPED: set {PG_ENV} (.ci/run does)"

@@ -11,11 +11,9 @@ from aiohttp.test_utils import TestClient
 
 from bot import passwords
 from bot.app import Runtime
-from bot.dashboard import DASHBOARD
-from bot.dashboard.core import CLOCK, Clock
 from storage import staff as staff_store
 from storage import tickets
-from storage.models import Resident, Ticket, utcnow
+from storage.models import Resident, Ticket
 
 Client = TestClient[Any, Any]
 PASSWORD = "a-staff-password-1"
@@ -40,15 +38,11 @@ async def add_staff(
     """A staff account whose password is PASSWORD; returns its id."""
     async with runtime.sessions.begin() as session:
         created = await staff_store.create_staff(
-            session, username=username, role=role, password_hash=password_hash(), now=utcnow(),
-            grid=grid, must_change_password=must_change, telegram_id=telegram_id,
+            session, username=username, role=role, password_hash=password_hash(),
+            now=runtime.clock(), grid=grid, must_change_password=must_change,
+            telegram_id=telegram_id,
         )  # fmt: skip
         return created.id
-
-
-def clock(client: Client) -> Clock:
-    """The dashboard's clock, to move time forward."""
-    return client.app[DASHBOARD][CLOCK]
 
 
 def csrf(html: str) -> str:
@@ -96,7 +90,7 @@ async def file_ticket(
     due_in: timedelta = timedelta(days=3),
 ) -> Ticket:
     """A ticket of a resident of `channel`, as the bot files it."""
-    now = utcnow()
+    now = runtime.clock()
     async with runtime.sessions.begin() as session:
         resident = Resident(channel=channel, external_id=external_id, locale="zh")
         session.add(resident)

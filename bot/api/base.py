@@ -18,7 +18,7 @@ from handlers.access import TicketNotFound
 from handlers.i18n import pick_locale
 from handlers.lifecycle import TicketActionError
 from storage import api_tokens
-from storage.models import Staff, utcnow
+from storage.models import Staff
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -105,7 +105,7 @@ def endpoint(handler: Endpoint) -> Handler:
         secret = _bearer(request)
         locale = pick_locale(request.headers.get("Accept-Language"))
         texts = runtime.services.texts
-        now = utcnow()
+        now = runtime.clock()
         async with runtime.sessions.begin() as session:
             found = await api_tokens.authenticate(session, secret, now=now) if secret else None
             if found is None:

@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import json
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TextIO
 
 from handlers.engine import Engine
 from handlers.types import Button, Incoming, Reply
 from storage import outbox as outbox_store
-from storage.models import utcnow
 
 CHANNEL = "console"
 POLL_SECONDS = 1.0
@@ -25,6 +26,7 @@ class ConsoleChat:
         engine: Engine,
         sessions: Any,
         *,
+        clock: Callable[[], datetime],
         user: str,
         locale: str | None,
         json_mode: bool,
@@ -32,6 +34,7 @@ class ConsoleChat:
     ) -> None:
         self._engine = engine
         self._sessions = sessions
+        self._clock = clock
         self._user = user
         self._locale = locale
         self._json = json_mode
@@ -125,7 +128,7 @@ class ConsoleChat:
     async def _deliver_outbox(self) -> None:
         async with self._sessions.begin() as session:
             taken = await outbox_store.take_for_recipient(
-                session, channel=CHANNEL, recipient=self._user, now=utcnow()
+                session, channel=CHANNEL, recipient=self._user, now=self._clock()
             )
         for message in taken:
             self._show(Reply.from_dict(message.payload, to=self._user))

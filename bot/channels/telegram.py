@@ -10,7 +10,6 @@ import hmac
 import logging
 import os
 import secrets
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,8 +27,8 @@ from bot.outbox import RetryAfter as Retry
 from handlers import staff_chat
 from handlers.i18n import pick_locale
 from handlers.types import Button, Incoming, Location, Reply
-from storage import outbox, residents
-from storage.models import Staff, utcnow
+from storage import db, outbox, residents, updates
+from storage.models import Staff
 from storage.outbox import OutboxMessage
 
 if TYPE_CHECKING:
@@ -44,6 +43,10 @@ UNSUPPORTED = ("sticker", "voice", "video", "video_note", "audio", "document", "
                "contact", "poll", "dice")  # fmt: skip
 CONCURRENT_UPDATES = 8
 SHORT_LABEL = 4  # buttons with labels this short share a row (ratings 1–5)
+
+
+class _Redelivered(Exception):
+    """This staff update was handled before: roll back this attempt."""
 
 
 class TelegramChannel:
@@ -167,25 +170,39 @@ class TelegramChannel:
                         payload=rest.as_dict(),
                         dedupe_key=f"reply:{update.update_id}:{later}",
                         priority=outbox.PRIORITY_HIGH,
-                        now=utcnow(),
+                        now=self.runtime.clock(),
                     )
             return
 
     async def _staff_answer(self, update: Update) -> list[Reply] | None:
-        """Staff commands and buttons, for staff recognised by their numeric Telegram id."""
+        """Staff commands and buttons, for staff recognised by their numeric Telegram id.
+        Like a resident's, a staff update takes effect once: a redelivery finds it recorded,
+        rolls back and says nothing (the resident gets one reply, the ticket one event)."""
         command = staff_chat.command_of(update_text(update), update_action(update))
         if command is None:
             return None
         user_id = update.effective_user.id if update.effective_user else 0
-        async with self.runtime.sessions.begin() as session:
-            member = (
-                await session.execute(
-                    select(Staff).where(Staff.telegram_id == user_id, Staff.active.is_(True))
+        try:
+            async with db.unit_of_work(self.runtime.sessions) as session:
+                member = (
+                    await session.execute(
+                        select(Staff).where(Staff.telegram_id == user_id, Staff.active.is_(True))
+                    )
+                ).scalar_one_or_none()
+                if member is None:
+                    return None  # a resident typing a staff command gets the resident answer
+                replies = await staff_chat.answer(
+                    session, self.runtime.services, member, command, now=self.runtime.clock()
                 )
-            ).scalar_one_or_none()
-            if member is None:
-                return None  # a resident typing a staff command gets the resident answer
-            return await staff_chat.answer(session, self.runtime.services, member, command)
+                stored = [reply.as_dict() for reply in replies]
+                if not await updates.record_update(
+                    session, channel=CHANNEL, update_id=str(update.update_id), replies=stored
+                ):
+                    raise _Redelivered
+                return replies
+        except _Redelivered:
+            log.info("staff update %s delivered again: already handled", update.update_id)
+            return []
 
     async def _in_group(self, update: Update) -> None:
         """In a building's group the bot answers only commands and mentions, and moves
@@ -309,7 +326,7 @@ class Pacer:
 
     def __init__(
         self,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float],
         *,
         per_bot: float = 1 / 29,  # just under 30/s, so timing jitter never makes 31 in a second
         per_chat: float = 1.0,
@@ -358,9 +375,9 @@ class TelegramSender:
 
     channel = CHANNEL
 
-    def __init__(self, bot: Any, pacer: Pacer | None = None) -> None:
+    def __init__(self, bot: Any, pacer: Pacer) -> None:
         self.bot = bot
-        self.pacer = pacer or Pacer()
+        self.pacer = pacer
 
     async def turn(self, message: OutboxMessage) -> float:
         """Wait for the message's turn within Telegram's limits (see `Pacer.turn`)."""
@@ -377,10 +394,10 @@ class StaffChatSender:
 
     channel = "staff"
 
-    def __init__(self, bot: Any, runtime: Runtime, pacer: Pacer | None = None) -> None:
+    def __init__(self, bot: Any, runtime: Runtime, pacer: Pacer) -> None:
         self.bot = bot
         self.runtime = runtime
-        self.pacer = pacer or Pacer()
+        self.pacer = pacer
 
     async def turn(self, message: OutboxMessage) -> float:
         """Wait for the turn of the chat the alert goes to (see `Pacer.turn`)."""

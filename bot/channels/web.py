@@ -18,7 +18,7 @@ from handlers.i18n import pick_locale
 from handlers.types import MAX_ACTION_BYTES, Incoming, Reply
 from storage import db
 from storage import outbox as outbox_store
-from storage.models import Resident, utcnow
+from storage.models import Resident
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -64,7 +64,9 @@ def setup(app: web.Application, runtime: Runtime) -> None:
     app[RUNTIME] = runtime
     app[SIGNER] = URLSafeSerializer(runtime.secret_key, salt="linli.web.resident")
     settings = runtime.settings
-    app[LIMITER] = RateLimiter(settings.web_rate_per_minute, settings.web_rate_burst)
+    app[LIMITER] = RateLimiter(
+        settings.web_rate_per_minute, settings.web_rate_burst, clock=runtime.clock.monotonic
+    )
     app.router.add_get("/", page)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_post("/api/chat", chat)
@@ -141,7 +143,7 @@ async def inbox(request: web.Request) -> web.Response:
     if resident_id is not None:
         async with runtime.sessions.begin() as session:
             taken = await outbox_store.take_for_recipient(
-                session, channel=CHANNEL, recipient=resident_id, now=utcnow()
+                session, channel=CHANNEL, recipient=resident_id, now=runtime.clock()
             )
             messages = [Reply.from_dict(m.payload).as_dict() for m in taken]
             stored = await session.scalar(

@@ -9,8 +9,7 @@ import contextlib
 import dataclasses
 import logging
 import secrets
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
@@ -23,7 +22,6 @@ from handlers.engine import Handled
 from handlers.i18n import pick_locale
 from handlers.types import Incoming, Reply
 from storage import outbox, residents
-from storage.models import utcnow
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -56,14 +54,13 @@ class WeChatChannel:
         api: WeChatApi | None = None,
         *,
         reply_within: float = REPLY_WITHIN,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         settings = runtime.settings
         assert settings.wechat_token is not None and settings.wechat_appid is not None
         self.runtime = runtime
         self.api = api
         self.reply_within = reply_within
-        self._clock = clock
+        self._clock = runtime.clock.timestamp  # WeChat's timestamps are Unix seconds
         self._token = settings.wechat_token.get_secret_value()
         aes = settings.wechat_aes_key
         self._crypto = MessageCrypto(aes.get_secret_value(), settings.wechat_appid) if aes else None
@@ -205,7 +202,7 @@ class WeChatChannel:
                     payload=reply.as_dict(),
                     dedupe_key=f"wechat:reply:{incoming.update_id}:{number}",
                     priority=outbox.PRIORITY_HIGH,  # an answer: never held for the night
-                    now=utcnow(),
+                    now=self.runtime.clock(),
                 )
 
     async def _stale_button(self, openid: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import state
+from storage.clock import Clock
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -60,7 +60,7 @@ class TokenKeeper:
         sessions: async_sessionmaker[AsyncSession],
         fetch: Callable[[], Awaitable[tuple[str, float]]],
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float],
         margin: float = 300.0,
         lease: float = 30.0,
         wait: float = 20.0,
@@ -153,7 +153,7 @@ class WeChatApi:
         appid: str,
         secret: SecretStr,
         sessions: async_sessionmaker[AsyncSession],
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float],
         timeout: float = 5.0,
     ) -> None:
         self._base = base.rstrip("/")
@@ -246,12 +246,16 @@ class WeChatApi:
         return Answer(int(data.get("errcode", 0)), str(data.get("errmsg", ""))[:200])
 
 
-def from_settings(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> WeChatApi:
-    """The API client for the configured 公众号 (needs the app id and AppSecret)."""
+def from_settings(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock
+) -> WeChatApi:
+    """The API client for the configured 公众号 (needs the app id and AppSecret); token
+    expiry is in Unix seconds, shared by every worker through the database."""
     assert settings.wechat_appid is not None and settings.wechat_secret is not None
     return WeChatApi(
         base=settings.wechat_api_base,
         appid=settings.wechat_appid,
         secret=settings.wechat_secret,
         sessions=sessions,
+        clock=clock.timestamp,
     )

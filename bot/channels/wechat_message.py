@@ -4,7 +4,6 @@ writing the passive reply, plus fitting the bot's text to WeChat's limits."""
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -125,9 +124,9 @@ def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def reply_xml(*, to: str, account: str, text: str, now: float | None = None) -> str:
-    """A passive text reply (被动回复) to the resident who wrote."""
-    created = int(now if now is not None else time.time())
+def reply_xml(*, to: str, account: str, text: str, now: float) -> str:
+    """A passive text reply (被动回复) to the resident who wrote, stamped `now` (Unix seconds)."""
+    created = int(now)
     return (
         f"<xml><ToUserName>{_cdata(to)}</ToUserName>"
         f"<FromUserName>{_cdata(account)}</FromUserName>"

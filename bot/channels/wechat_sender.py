@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -74,7 +73,7 @@ class WeChatSender:
         api: WeChatApi,
         sessions: async_sessionmaker[AsyncSession],
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float],
     ) -> None:
         self.api = api
         self._sessions = sessions

@@ -25,12 +25,10 @@ from bot.dashboard import (
     today,
 )
 from bot.dashboard.core import (
-    CLOCK,
     PHOTOS,
     RUNTIME,
     TEMPLATES,
     TEXTS,
-    Clock,
     Handler,
     load_texts,
     redirect,
@@ -110,12 +108,11 @@ def setup(
     runtime: Runtime,
     *,
     photos: Sequence[PhotoSource] = (),
-    clock: Clock | None = None,
 ) -> web.Application:
-    """Mount the dashboard on `app` at /staff and return it (tests reach its clock there)."""
+    """Mount the dashboard on `app` at /staff and return it; its pages tell time by the
+    runtime's clock."""
     dashboard = web.Application(middlewares=[no_store])
     dashboard[RUNTIME] = runtime
-    dashboard[CLOCK] = clock or Clock()
     dashboard[TEXTS] = load_texts()
     dashboard[PHOTOS] = {source.channel: source for source in photos}
     aiohttp_jinja2.setup(

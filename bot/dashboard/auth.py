@@ -14,7 +14,6 @@ from aiohttp import web
 
 from bot import passwords
 from bot.dashboard.core import (
-    CLOCK,
     COOKIE,
     LOGIN_COOKIE,
     RUNTIME,
@@ -113,7 +112,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     posted, expected = str(data.get("csrf_token", "")), request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not same(posted, expected):
         return _login_form(request, locale, error="auth.bad_csrf", status=403, username=username)
-    now = request.app[CLOCK]()
+    now = request.app[RUNTIME].clock()
     address = _address(request)
     wait = await _throttled(request, username, now)
     if wait:

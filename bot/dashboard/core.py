@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ from multidict import MultiDictProxy
 from handlers.i18n import CATALOGUE_DIR, DEFAULT_LOCALE, LOCALES, Texts
 from knowledge.grids import Grid
 from storage import staff_sessions
-from storage.models import Staff, utcnow
+from storage.models import Staff
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -35,19 +35,7 @@ OFFICE = frozenset({"admin", "staff"})  # hall, surveys, notices, knowledge, sta
 ADMIN = frozenset({"admin"})
 
 
-@dataclass
-class Clock:
-    """The dashboard's idea of now; tests move it forward to expire sessions."""
-
-    offset: timedelta = field(default_factory=timedelta)
-
-    def __call__(self) -> datetime:
-        """The current time (UTC), shifted by `offset`."""
-        return utcnow() + self.offset
-
-
 RUNTIME: web.AppKey[Runtime] = web.AppKey("dashboard_runtime")
-CLOCK: web.AppKey[Clock] = web.AppKey("dashboard_clock", Clock)
 TEXTS: web.AppKey[Texts] = web.AppKey("dashboard_texts", Texts)
 PHOTOS: web.AppKey[dict[str, PhotoSource]] = web.AppKey("dashboard_photos")  # by channel
 
@@ -88,7 +76,7 @@ async def authenticate(request: web.Request) -> Signed | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
-    now = request.app[CLOCK]()
+    now = request.app[RUNTIME].clock()
     session_id = session_id_of(token)
     async with request.app[RUNTIME].sessions.begin() as session:
         found = await staff_sessions.find(session, session_id=session_id)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot import api
 from bot.app import Runtime, create_web_app
 from storage import api_tokens, staff, tickets
-from storage.models import ApiToken, AuditLog, Outbox, Resident, Staff, Ticket, utcnow
+from storage.models import ApiToken, AuditLog, Outbox, Resident, Staff, Ticket
 from tests.chat import ResidentChat, report_problem
 
 Client = TestClient[Any, Any]
@@ -33,9 +33,14 @@ async def _token(runtime: Runtime, username: str, role: str, grid: str | None = 
         member = await staff.get_staff_by_username(session, username)
         if member is None:
             member = await staff.create_staff(
-                session, username=username, role=role, password_hash=None, now=utcnow(), grid=grid
+                session,
+                username=username,
+                role=role,
+                password_hash=None,
+                now=runtime.clock(),
+                grid=grid,
             )
-        made = await api_tokens.create(session, staff=member, name="test", now=utcnow())
+        made = await api_tokens.create(session, staff=member, name="test", now=runtime.clock())
     return made.secret
 
 
@@ -52,7 +57,7 @@ async def _json(response: Any, status: int = 200) -> Any:
 async def _crisis_ticket(runtime: Runtime, grid: str) -> int:
     async with runtime.sessions.begin() as session:
         ticket = await tickets.create_ticket(
-            session, kind="crisis", resident_id=None, summary="不想活了", now=utcnow(),
+            session, kind="crisis", resident_id=None, summary="不想活了", now=runtime.clock(),
             year=2026, grid=grid, priority=2,
         )  # fmt: skip
         return ticket.id
@@ -69,7 +74,7 @@ async def test_tokens_are_hashed_and_can_be_revoked(client: Client, runtime: Run
     async with runtime.sessions.begin() as session:
         row = (await session.execute(select(ApiToken))).scalar_one()
         assert token not in (row.token_hash, row.prefix) and row.last_used_at is not None
-        await api_tokens.revoke(session, token_id=row.id, now=utcnow())
+        await api_tokens.revoke(session, token_id=row.id, now=runtime.clock())
     await _json(await client.get("/api/v1/me", headers=_auth(token)), 401)
     second = await _token(runtime, "wang", "staff")
     async with runtime.sessions.begin() as session:
@@ -224,7 +229,7 @@ async def test_open311_export_keeps_residents_private(
         resident.display_name = "张三丰"
         named.location = {"address": "和谐小区3号楼2单元", "lat": 31.23456, "lon": 121.4321}
         anonymous.location = {"address": "和谐小区3号楼2单元门口", "lat": 31.23456, "lon": 121.4}
-        anonymous.status, anonymous.closed_at = "closed", utcnow()
+        anonymous.status, anonymous.closed_at = "closed", runtime.clock()
     token = await _token(runtime, "city", "staff")
     services = await _json(await client.get("/api/v1/open311/services.json", headers=_auth(token)))
     assert {s["service_code"] for s in services} >= {"facilities", "sanitation"}

@@ -28,7 +28,7 @@ from bot.config import Settings
 from handlers.context import Services
 from knowledge.data import load_yaml
 from storage import api_tokens, staff, surveys, tickets, topics
-from storage.models import Survey, SurveyResponse, utcnow
+from storage.models import Survey, SurveyResponse
 from tests.live import serving
 
 EXAMPLES = 25  # per operation and mode: enough to find the edges, quick enough to run always
@@ -42,7 +42,7 @@ POSITIVE_CHECKS = [
 
 async def _seed(runtime: Any) -> str:
     """An admin's token and one of everything the API shows."""
-    now = utcnow()
+    now = runtime.clock()
     async with runtime.sessions.begin() as session:
         admin = await staff.create_staff(
             session, username="fuzz", role="admin", password_hash=None, now=now

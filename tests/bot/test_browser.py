@@ -88,7 +88,7 @@ async def test_a_resident_reports_a_problem_and_hears_back_from_staff(
     assert await messages.get_by_text(ticket.number).count() >= 1
 
     await queue_staff_reply(
-        runtime.sessions, resident, "您好，维修师傅明天上午到。", key=f"reply:{ticket.number}:1"
+        runtime, resident, "您好，维修师傅明天上午到。", key=f"reply:{ticket.number}:1"
     )
     await messages.get_by_text("您好，维修师傅明天上午到。").wait_for(timeout=15_000)
     assert await messages.get_by_text("工作人员消息").count() == 1

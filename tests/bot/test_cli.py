@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -16,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from storage import db, outbox, residents
-from storage.models import utcnow
+from tests.clock import START, linli
 
 pytestmark = pytest.mark.slow
-LINLI = [sys.executable, "-m", "bot"]
 
 
 def _env(database_url: str) -> dict[str, str]:
@@ -34,7 +32,7 @@ def _env(database_url: str) -> dict[str, str]:
 
 def _run(args: list[str], database_url: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*LINLI, *args],
+        [*linli(), *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -82,7 +80,7 @@ def test_chat_json_replies_and_prints_outbox_messages_for_the_resident(
         sessions = db.session_factory(engine)
         async with sessions.begin() as session:
             loaded = await residents.load_for_update(
-                session, channel="console", external_id="tester", locale="zh", now=utcnow()
+                session, channel="console", external_id="tester", locale="zh", now=START
             )
             await outbox.enqueue(
                 session,
@@ -91,7 +89,7 @@ def test_chat_json_replies_and_prints_outbox_messages_for_the_resident(
                 resident_id=loaded.resident.id,
                 payload={"text": "工作人员：已安排维修。", "buttons": []},
                 dedupe_key="reply:console:1",
-                now=utcnow(),
+                now=START,
             )
         await engine.dispose()
 
@@ -132,7 +130,7 @@ def _free_port() -> int:
 def _start_serve(sqlite_url: str, port: int, cwd: Path) -> subprocess.Popen[str]:
     env = _env(sqlite_url) | {"LINLI_HTTP_PORT": str(port)}
     return subprocess.Popen(
-        [*LINLI, "serve"],
+        [*linli(), "serve"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -211,7 +209,7 @@ async def test_serve_runs_telegram_polling_and_stops_cleanly(tmp_path: Path) -> 
         "LINLI_STAFF_CHAT_ID": "-100500",
     }
     process = await asyncio.create_subprocess_exec(
-        *LINLI, "serve", env=env, cwd=tmp_path,
+        *linli(), "serve", env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -241,12 +239,12 @@ def test_broadcast_now_later_progress_and_cancel(sqlite_url: str) -> None:
             "--audience",
             "tag:elderly",
             "--at",
-            "2030-01-01 09:00",
+            "2026-12-01 09:00",
         ],
         sqlite_url,
     )
     assert (
-        "Notice 2 to tag:elderly, 2030-01-01 09:00." in later.stdout and "scheduled" in later.stdout
+        "Notice 2 to tag:elderly, 2026-12-01 09:00." in later.stdout and "scheduled" in later.stdout
     )
     cancelled = _run(["broadcast", "--cancel", "1"], sqlite_url)
     assert "1 message(s) will not be sent" in cancelled.stdout

@@ -19,7 +19,6 @@ from tests.staff import (
     PASSWORD,
     Client,
     add_staff,
-    clock,
     csrf,
     file_ticket,
     login,
@@ -96,11 +95,11 @@ async def test_login_is_throttled_per_account_with_a_growing_wait_not_a_lockout(
     text = await refused.text()
     assert "登录尝试过多" in text and "30 秒" in text and "不是锁定" in text
 
-    clock(client).offset += timedelta(seconds=31)
+    runtime.clock.advance(timedelta(seconds=31))
     assert (await login(client, "li", "guess-again")).status == 401  # the 6th failure
     assert "60 秒" in await (await login(client, "li")).text()  # the wait doubled
 
-    clock(client).offset += timedelta(seconds=61)
+    runtime.clock.advance(timedelta(seconds=61))
     assert (await login(client, "li")).status == 303  # never locked out
     outcomes = [a.outcome for a in await fetch_all(runtime.sessions, select(LoginAttempt))]
     assert outcomes.count("throttled") == 2
@@ -153,9 +152,9 @@ async def test_security_headers_and_cookie_flags(client: Client, runtime: Runtim
 async def test_sessions_expire_after_30_idle_minutes(client: Client, runtime: Runtime) -> None:
     await add_staff(runtime, "sun", "staff")
     await signed_in(client, "sun")
-    clock(client).offset += timedelta(minutes=29)
+    runtime.clock.advance(timedelta(minutes=29))
     assert (await client.get("/staff/", allow_redirects=False)).status == 200
-    clock(client).offset += timedelta(minutes=31)
+    runtime.clock.advance(timedelta(minutes=31))
     expired = await client.get("/staff/", allow_redirects=False)
     assert expired.status == 303 and expired.headers["Location"] == "/staff/login"
 
@@ -164,9 +163,9 @@ async def test_sessions_end_after_12_hours_however_active(client: Client, runtim
     await add_staff(runtime, "zhou", "staff")
     await signed_in(client, "zhou")
     for _ in range(35):  # 11 h 40 min of activity, a request every 20 minutes
-        clock(client).offset += timedelta(minutes=20)
+        runtime.clock.advance(timedelta(minutes=20))
         assert (await client.get("/staff/", allow_redirects=False)).status == 200
-    clock(client).offset += timedelta(minutes=21)
+    runtime.clock.advance(timedelta(minutes=21))
     assert (await client.get("/staff/", allow_redirects=False)).status == 303
 
 

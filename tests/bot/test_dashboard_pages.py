@@ -21,7 +21,6 @@ from storage.models import (
     Staff,
     Survey,
     UnansweredQuestion,
-    utcnow,
 )
 from tests.chat import fetch_all, fetch_one
 from tests.staff import Client, add_staff, csrf, file_ticket, login, post, signed_in
@@ -47,7 +46,7 @@ async def token(client: Client, runtime: Runtime) -> str:
 async def test_topics_are_created_reviewed_and_answered(
     client: Client, runtime: Runtime, token: str
 ) -> None:
-    closes = (utcnow() + timedelta(days=7)).astimezone(runtime.services.timezone)
+    closes = (runtime.clock() + timedelta(days=7)).astimezone(runtime.services.timezone)
     bad = await post(client, "/staff/hall/new", token, title="", closes="")
     assert bad.status == 400 and "议题有误" in await bad.text()
     created = await post(client, "/staff/hall/new", token, title="加装电梯", mode="vote",
@@ -60,9 +59,9 @@ async def test_topics_are_created_reviewed_and_answered(
         session.add(resident)
         await session.flush()
         opinion = await opinions.add_opinion(session, topic_id=topic_id, resident_id=resident.id,
-                                             text="支持" + XSS, now=utcnow())  # fmt: skip
+                                             text="支持" + XSS, now=runtime.clock())  # fmt: skip
         await topics.cast_vote(session, topic_id=topic_id, resident_id=resident.id, option=0,
-                               now=utcnow())  # fmt: skip
+                               now=runtime.clock())  # fmt: skip
     hall = await (await client.get("/staff/hall")).text()
     assert f"O{opinion.id}" in hall and "&lt;script&gt;" in hall and XSS not in hall
     approved = await post(client, "/staff/hall/review", token, ref=f"O{opinion.id}",
@@ -130,9 +129,9 @@ async def test_knowledge_questions_and_thumbs_down_are_marked_handled(
 ) -> None:
     async with runtime.sessions.begin() as session:
         faq.record_unanswered(session, text="宠物怎么登记", locale="zh", best_faq_id=None,
-                              confidence=0.1, now=utcnow())  # fmt: skip
+                              confidence=0.1, now=runtime.clock())  # fmt: skip
         faq.record_feedback(session, faq_id="elderly-meal", helpful=False, locale="zh",
-                            now=utcnow())  # fmt: skip
+                            now=runtime.clock())  # fmt: skip
     page = await (await client.get("/staff/knowledge")).text()
     assert "宠物怎么登记" in page and "elderly-meal" in page
     questions, _ = await _unanswered(runtime)

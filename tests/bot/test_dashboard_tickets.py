@@ -16,7 +16,7 @@ from bot.channels import web as web_channel
 from bot.dashboard import setup as setup_dashboard
 from bot.dashboard.photos import TelegramPhotos
 from storage import faq
-from storage.models import AuditLog, Outbox, Ticket, TicketEvent, utcnow
+from storage.models import AuditLog, Outbox, Ticket, TicketEvent
 from tests.chat import ResidentChat, fetch_all, fetch_one
 from tests.fake_telegram import FakeTelegram
 from tests.staff import Client, add_staff, csrf, file_ticket, post, signed_in
@@ -94,7 +94,7 @@ async def test_resident_text_is_inert_on_every_page_that_shows_it(
     ticket = await fetch_one(runtime.sessions, select(Ticket))
     async with runtime.sessions.begin() as session:
         faq.record_unanswered(session, text="问题" + XSS, locale="zh", best_faq_id=None,
-                              confidence=0.0, now=utcnow())  # fmt: skip
+                              confidence=0.0, now=runtime.clock())  # fmt: skip
     token = await signed_in(client, "admin1")
     await post(client, f"/staff/tickets/{ticket.id}/note", token, text="备注" + XSS)
     pages = ["/staff/", "/staff/tickets", f"/staff/tickets/{ticket.id}", "/staff/knowledge",

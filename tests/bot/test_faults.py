@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.outbox import Sender, SenderPolicy
 from handlers.context import Services
 from storage import db, outbox
-from storage.models import Outbox, Resident, Ticket, utcnow
+from storage.models import Outbox, Resident, Ticket
 from tests.fake_telegram import Failure, FakeTelegram
 from tests.workers import Webhook, environment, start
 
@@ -235,7 +235,7 @@ async def _queue(runtime: Any, users: range) -> None:
             await outbox.enqueue(
                 session, channel="telegram", recipient=str(user), resident_id=resident.id,
                 payload={"text": f"通知{user}", "buttons": []}, dedupe_key=f"storm:{user}",
-                now=utcnow(), priority=outbox.PRIORITY_NORMAL,
+                now=runtime.clock(), priority=outbox.PRIORITY_NORMAL,
             )  # fmt: skip
 
 
@@ -262,7 +262,7 @@ async def test_a_telegram_storm_backs_off_and_delivers_once(
         first_backoff=timedelta(milliseconds=300),
         idle_sleep=0.05,
     )
-    sender = Sender(runtime.sessions, runtime.channels, policy=policy)
+    sender = Sender(runtime.sessions, runtime.channels, clock=runtime.clock, policy=policy)
     stop = asyncio.Event()
     running = asyncio.create_task(sender.run(stop))
     try:

@@ -184,7 +184,7 @@ def _md_row(label: str, values: tuple[int | float | None, ...]) -> str:
 
 
 async def test_the_markdown_report(november: Runtime) -> None:
-    made = await download(november.sessions, november.services, "2026-11")
+    made = await download(november.sessions, november.services, "2026-11", now=november.clock())
     assert made.filename == "linli-report-2026-11.md"
     assert made.content_type.startswith("text/markdown")
     text = made.content.decode("utf-8")
@@ -215,14 +215,18 @@ async def test_the_english_markdown_report(november: Runtime) -> None:
     async with november.sessions() as session:
         from bot.report import build
 
-        report = await build(session, november.services, stats.parse_month("2026-11", TZ))
+        report = await build(
+            session, november.services, stats.parse_month("2026-11", TZ), now=november.clock()
+        )
     text = markdown(report, november.services, "en")
     assert "# Community monthly report (2026-11)" in text
     assert "| On-time claim rate | 40.0% |" in text and "| Crisis alerts | 1 |" in text
 
 
 async def test_the_xlsx_report_has_the_figures_and_native_charts(november: Runtime) -> None:
-    made = await download(november.sessions, november.services, "2026-11", fmt="xlsx")
+    made = await download(
+        november.sessions, november.services, "2026-11", now=november.clock(), fmt="xlsx"
+    )
     assert made.filename == "linli-report-2026-11.xlsx"
     book = load_workbook(io.BytesIO(made.content))
     summary = book["概览"]
@@ -249,14 +253,18 @@ async def test_the_xlsx_report_has_the_figures_and_native_charts(november: Runti
 
 
 async def test_a_grid_report_and_bad_requests(november: Runtime) -> None:
-    made = await download(november.sessions, november.services, "2026-11", grid="hx-2")
+    made = await download(
+        november.sessions, november.services, "2026-11", now=november.clock(), grid="hx-2"
+    )
     text = made.content.decode("utf-8")
     assert made.filename == "linli-report-2026-11-hx-2.md"
     assert "诉求统计范围：和谐社区第二网格" in text and "| 受理数 | 1 |" in text
     with pytest.raises(ValueError):
-        await download(november.sessions, november.services, "2026-13")
+        await download(november.sessions, november.services, "2026-13", now=november.clock())
     with pytest.raises(ValueError):
-        await download(november.sessions, november.services, "2026-11", fmt="pdf")
+        await download(
+            november.sessions, november.services, "2026-11", now=november.clock(), fmt="pdf"
+        )
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -29,10 +29,10 @@ async def test_sweeps_act_once_and_are_safe_to_repeat(
     await report_problem(alice, "3号楼电线裸露在外面很危险", where="和谐小区3号楼")
     async with runtime.sessions.begin() as session:
         ticket = (await session.execute(select(Ticket))).scalar_one()
-        ticket.due_at = datetime.now(UTC) - timedelta(hours=1)
+        ticket.due_at = runtime.clock() - timedelta(hours=1)
         session.add(
             ProcessedUpdate(
-                channel="web", update_id="old", processed_at=datetime.now(UTC) - timedelta(days=8)
+                channel="web", update_id="old", processed_at=runtime.clock() - timedelta(days=8)
             )
         )
     assert await run_job(runtime, "escalate_overdue_tickets") == 1
@@ -54,7 +54,7 @@ async def test_closed_tickets_are_anonymised_after_their_retention(
     await alice.press("counseling:consent:yes")
     await alice.say("最近压力很大")
     await alice.press("counseling:confirm")
-    now = datetime.now(UTC)
+    now = runtime.clock()
     async with runtime.sessions.begin() as session:
         for ticket in (await session.execute(select(Ticket))).scalars():
             ticket.status, ticket.closed_at = "closed", now - timedelta(days=200)
@@ -85,7 +85,7 @@ async def test_an_abandoned_draft_is_forgotten_after_a_week(
     async with runtime.sessions.begin() as session:
         conversation = (await session.execute(select(Conversation))).scalar_one()
         assert "13812345678" in str(conversation.data)
-        conversation.updated_at = datetime.now(UTC) - timedelta(days=8)
+        conversation.updated_at = runtime.clock() - timedelta(days=8)
     assert await run_job(runtime, "clear_stale_drafts") == 1
     async with runtime.sessions() as session:
         conversation = (await session.execute(select(Conversation))).scalar_one()
@@ -113,7 +113,7 @@ async def test_stored_replies_are_cleared_after_an_hour(
     async with runtime.sessions.begin() as session:
         row = await session.get(ProcessedUpdate, ("console", "hello-1"))
         assert row is not None and row.replies and "很高兴为您服务" in row.replies[0]["text"]
-        row.processed_at = datetime.now(UTC) - timedelta(hours=2)
+        row.processed_at = runtime.clock() - timedelta(hours=2)
     assert await run_job(runtime, "forget_old_update_keys") == 1
     assert await run_job(runtime, "forget_old_update_keys") == 0
     async with runtime.sessions() as session:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from storage import broadcasts, db
-from storage.models import Resident, utcnow
+from storage.clock import SYSTEM
+from storage.models import Resident
 from tests.fake_telegram import FakeTelegram
 from tests.senders import outbox_states, start_sender
 
@@ -34,7 +35,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 async def _queue_notice(url: str) -> None:
     engine = db.create_engine(url)
     sessions = db.session_factory(engine)
-    now = utcnow()
+    now = SYSTEM()  # the sender processes run on the real time
     async with sessions.begin() as session:
         session.add_all(
             Resident(channel="telegram", external_id=str(5000 + n), locale="zh")

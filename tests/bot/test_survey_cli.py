@@ -14,16 +14,15 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "survey-example.yaml"
 
 
 def test_survey_add_prints_a_summary_and_the_id_last(sqlite_url: str, tmp_path: Path) -> None:
-    source = EXAMPLE.read_text("utf-8").replace("2026-12-", "2031-12-")  # keep it in the future
     path = tmp_path / "parking.yaml"
-    path.write_text(source, "utf-8")
+    path.write_text(EXAMPLE.read_text("utf-8"), "utf-8")  # sent on 1 December, after START
     added = _run(["survey", "add", str(path)], sqlite_url)
     assert added.returncode == 0, added.stderr
     lines = added.stdout.strip().splitlines()
     assert lines[-1] == "1"
     assert "小区停车满意度调查 / Parking satisfaction survey" in lines[0]
     assert "4 questions (single choice, multiple choice, rating 1-5, free text)" in lines[0]
-    assert "Invitations go out 2031-12-01 09:00" in added.stdout
+    assert "Invitations go out 2026-12-01 09:00" in added.stdout
     assert "one reminder after 3 day(s)" in added.stdout
     shown = _run(["survey", "results", "1"], sqlite_url)
     assert shown.returncode == 0 and "Response rate: 0/0 invited" in shown.stdout

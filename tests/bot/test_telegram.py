@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +20,8 @@ from bot.config import Settings
 from bot.outbox import Sender
 from handlers.context import Services
 from storage import staff
-from storage.models import Outbox, Resident, Ticket
+from storage.clock import ManualClock
+from storage.models import Outbox, Resident, Ticket, TicketEvent
 from tests.fake_telegram import Failure, FakeTelegram
 
 RESIDENT, STAFF_USER, STAFF_CHAT = 1001, 777, -100500
@@ -35,10 +36,15 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     await server.stop()
 
 
-def _settings(sqlite_url: str, fake: FakeTelegram, **extra: object) -> Settings:
+def _settings(url: str, fake: FakeTelegram, *, webhook: bool = False) -> Settings:
+    extra = (
+        {"webhook_url": "https://linli.example.org", "webhook_secret": "s3cret-token"}
+        if webhook
+        else {}
+    )
     return Settings.from_mapping(
         {
-            "database_url": sqlite_url,
+            "database_url": url,
             "secret_key": "k",
             "telegram_token": fake.token,
             "telegram_api_base": fake.base_url,
@@ -63,15 +69,37 @@ async def bot(
     sqlite_url: str,
     fake: FakeTelegram,
     services: Services,
+    clock: ManualClock,
     aiohttp_client: Callable[[web.Application], Awaitable[Client]],
 ) -> AsyncIterator[Bot]:
     """The service with Telegram by long polling, or by a webhook on our aiohttp app."""
-    extra = {}
-    if request.param == "webhook":
-        extra = {"webhook_url": "https://linli.example.org", "webhook_secret": "s3cret-token"}
-    runtime = await build_runtime(
-        _settings(sqlite_url, fake, **extra), upgrade=False, services=services
-    )
+    settings = _settings(sqlite_url, fake, webhook=request.param == "webhook")
+    async for running in _running(settings, fake, services, clock, aiohttp_client):
+        yield running
+
+
+@pytest.fixture
+async def webhook_bot(
+    database_url: str,
+    fake: FakeTelegram,
+    services: Services,
+    clock: ManualClock,
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+) -> AsyncIterator[Bot]:
+    """The service with Telegram by webhook, on SQLite and (when configured) PostgreSQL."""
+    settings = _settings(database_url, fake, webhook=True)
+    async for running in _running(settings, fake, services, clock, aiohttp_client):
+        yield running
+
+
+async def _running(
+    settings: Settings,
+    fake: FakeTelegram,
+    services: Services,
+    clock: ManualClock,
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]],
+) -> AsyncIterator[Bot]:
+    runtime = await build_runtime(settings, upgrade=False, services=services, clock=clock)
     channel = start_telegram(runtime)
     assert channel is not None
     client = await aiohttp_client(create_web_app(runtime, channel))
@@ -92,7 +120,7 @@ async def bot(
 
 async def _deliver(runtime: Runtime) -> None:
     """One pass of the outbox sender over the Telegram channels."""
-    await Sender(runtime.sessions, runtime.channels).run_once()
+    await Sender(runtime.sessions, runtime.channels, clock=runtime.clock).run_once()
 
 
 async def _say(
@@ -147,7 +175,7 @@ async def test_a_complaint_with_buttons_and_a_photo(bot: Bot, fake: FakeTelegram
     async with runtime.sessions.begin() as session:
         await staff.create_staff(
             session, username="li", role="grid", grid="hx-1", password_hash=None,
-            now=datetime.now(UTC), telegram_id=STAFF_USER,
+            now=runtime.clock(), telegram_id=STAFF_USER,
         )  # fmt: skip
     await bot.push(fake.press_update(STAFF_USER, f"staff:claim:{ticket.id}", chat_id=STAFF_CHAT))
     await fake.wait_for(lambda: any("已签收" in t for t in fake.texts(STAFF_CHAT)))
@@ -158,7 +186,7 @@ async def test_staff_claim_and_reply_reach_the_resident(bot: Bot, fake: FakeTele
     runtime = bot.runtime
     async with runtime.sessions.begin() as session:
         await staff.create_staff(
-            session, username="zhang", role="staff", password_hash=None, now=datetime.now(UTC),
+            session, username="zhang", role="staff", password_hash=None, now=runtime.clock(),
             telegram_id=STAFF_USER,
         )  # fmt: skip
     await _say(bot, fake, fake.press_update(RESIDENT, "handoff:start"))
@@ -178,21 +206,56 @@ async def test_staff_claim_and_reply_reach_the_resident(bot: Bot, fake: FakeTele
     assert "不认识这个指令" in answer[0]["text"]
 
 
-async def test_a_crisis_alerts_the_staff_chat_within_two_seconds(
-    bot: Bot, fake: FakeTelegram
-) -> None:
+async def test_a_crisis_alerts_the_staff_chat_by_itself(bot: Bot, fake: FakeTelegram) -> None:
+    # How fast is measured by benchmarks/crisis.py, not here: the running sender alone must
+    # bring the alert to the staff chat.
     runtime = bot.runtime
     stop = asyncio.Event()
-    sender = asyncio.create_task(Sender(runtime.sessions, runtime.channels).run(stop))
+    sender = asyncio.create_task(
+        Sender(runtime.sessions, runtime.channels, clock=runtime.clock).run(stop)
+    )
     try:
-        started = asyncio.get_running_loop().time()
         await bot.push(fake.text_update(RESIDENT, "我真的不想活了"))
-        await fake.wait_for(lambda: any("紧急" in t for t in fake.texts(STAFF_CHAT)), seconds=2)
-        assert asyncio.get_running_loop().time() - started < 2
+        await fake.wait_for(lambda: any("紧急" in t for t in fake.texts(STAFF_CHAT)), seconds=30)
         assert "12356" in fake.texts(RESIDENT)[-1]
     finally:
         stop.set()
         await sender
+
+
+async def test_a_staff_update_delivered_twice_has_one_effect(
+    webhook_bot: Bot, fake: FakeTelegram
+) -> None:
+    """Telegram redelivers a webhook it thinks was lost: a staff member's /reply and a button
+    pressed in the staff chat, each arriving twice, reach the resident and the ticket once."""
+    runtime = webhook_bot.runtime
+    async with runtime.sessions.begin() as session:
+        await staff.create_staff(
+            session, username="zhang", role="staff", password_hash=None, now=runtime.clock(),
+            telegram_id=STAFF_USER,
+        )  # fmt: skip
+    await _say(webhook_bot, fake, fake.press_update(RESIDENT, "handoff:start"))
+    await _say(webhook_bot, fake, fake.text_update(RESIDENT, "想问问社区食堂几点开门"))
+    await _say(webhook_bot, fake, fake.press_update(RESIDENT, "handoff:confirm"))
+    ticket = await _one(runtime, select(Ticket))
+
+    claim = fake.press_update(STAFF_USER, f"staff:claim:{ticket.id}", chat_id=STAFF_CHAT)
+    reply = fake.text_update(STAFF_USER, f"/reply {ticket.number} 午餐11点开始，欢迎来")
+    for update in (claim, claim, reply, reply):
+        await webhook_bot.push(update)  # the webhook answers once the update is handled
+    await _deliver(runtime)
+
+    told = [t for t in fake.texts(RESIDENT) if "午餐11点开始" in t]
+    assert len(told) == 1
+    assert sum("已签收" in t for t in fake.texts(STAFF_CHAT)) == 1
+    assert sum("已回复" in t for t in fake.texts(STAFF_USER)) == 1
+    async with runtime.sessions() as session:
+        kinds = (
+            await session.scalars(
+                select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id)
+            )
+        ).all()
+    assert kinds.count("assigned") == 1 and kinds.count("reply") == 1, kinds
 
 
 async def test_unsupported_content_edits_and_groups(bot: Bot, fake: FakeTelegram) -> None:
@@ -231,23 +294,25 @@ async def test_rate_limits_are_obeyed_and_blocked_residents_marked(
             await outbox.enqueue(
                 session, channel="telegram", recipient=str(user), resident_id=resident.id,
                 payload={"text": "通知：周六停水", "buttons": []}, dedupe_key=f"notice:{user}",
-                now=datetime.now(UTC),
+                now=runtime.clock(),
             )  # fmt: skip
     sends_before = len(fake.sent())
     fake.fail("sendMessage", Failure(429, "Too Many Requests: retry after 1", 1, str(RESIDENT)))
     fake.fail("sendMessage", Failure(403, "Forbidden: bot was blocked by the user", None, "2002"))
-    clock = [datetime.now(UTC)]
-    sender = Sender(runtime.sessions, runtime.channels, clock=lambda: clock[0])
+    clock = runtime.clock
+    assert isinstance(clock, ManualClock)
+    sender = Sender(runtime.sessions, runtime.channels, clock=clock)
+    told_at = clock()
     await sender.run_once()
     rows = {r.recipient: r for r in await _all(runtime, select(Outbox))}
     # The 429 pauses the whole bot: the second notice waits too instead of meeting another 429.
     assert rows[str(RESIDENT)].state == rows["2002"].state == "pending"
-    assert rows[str(RESIDENT)].not_before >= clock[0] + timedelta(seconds=1)
+    assert rows[str(RESIDENT)].not_before >= told_at + timedelta(seconds=1)
     assert len(fake.sent()) == sends_before + 1
     assert await sender.run_once() == 0  # waits as told
-    clock[0] += timedelta(seconds=2)
+    clock.advance(seconds=2)  # the outbox row and the bot's pause both end
     pacer = runtime.channels[0].pacer  # type: ignore[attr-defined]
-    await asyncio.sleep(max(pacer.paused_for(), pacer.chat_wait(RESIDENT)))
+    assert pacer.paused_for() == 0
     await sender.run_once()
     assert "通知：周六停水" in fake.texts(RESIDENT)[-1]
     blocked = await _one(runtime, select(Resident.reachable).where(Resident.external_id == "2002"))
@@ -272,10 +337,9 @@ async def hook(
     aiohttp_client: Callable[[web.Application], Awaitable[Client]],
 ) -> AsyncIterator[tuple[Runtime, TelegramChannel, Client]]:
     """The service with Telegram in webhook mode, served by our aiohttp app."""
-    settings = _settings(
-        sqlite_url, fake, webhook_url="https://linli.example.org", webhook_secret="s3cret-token"
+    runtime = await build_runtime(
+        _settings(sqlite_url, fake, webhook=True), upgrade=False, services=services
     )
-    runtime = await build_runtime(settings, upgrade=False, services=services)
     channel = start_telegram(runtime)
     assert channel is not None
     client = await aiohttp_client(create_web_app(runtime, channel))

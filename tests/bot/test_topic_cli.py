@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,14 @@ from bot.app import build_services
 from bot.config import Settings
 from handlers import topic_close
 from storage import db, opinions, residents, topics
-from storage.models import utcnow
+from tests.clock import START, linli
 
 pytestmark = pytest.mark.slow
-LINLI = [sys.executable, "-m", "bot"]
 ELEVATOR = """\
 title: 是否在3号楼北侧加装电梯
 body: 3号楼共18户，多位老人上下楼困难。加装电梯需要占用北侧部分绿地，费用由业主分摊。
 options: [同意, 不同意]
-closes: 2030-12-15T18:00
+closes: 2026-12-15T18:00
 scope: all
 rule: civil-code-278
 mode: vote
@@ -34,7 +32,7 @@ def _run(args: list[str], database_url: str, stdin: str = "") -> subprocess.Comp
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
     env.update(LINLI_DATABASE_URL=database_url, PYTHONUNBUFFERED="1")
     return subprocess.run(
-        [*LINLI, *args], input=stdin, capture_output=True, text=True, env=env, timeout=120,
+        [*linli(), *args], input=stdin, capture_output=True, text=True, env=env, timeout=120,
         check=False,
     )  # fmt: skip
 
@@ -57,7 +55,7 @@ def test_add_prints_the_id_last_and_show_json_has_the_counts(
     assert data["id"] == topic_id and data["status"] == "open"
     assert data["votes"] == {"同意": 0, "不同意": 0} and data["turnout"] == 0.0
     assert data["result"] is None and data["rule"] == "civil-code-278"
-    assert data["closes"].startswith("2030-12-15T18:00:00+08:00")
+    assert data["closes"].startswith("2026-12-15T18:00:00+08:00")
     routed = _run(
         ["route", "--json"], sqlite_url, stdin="我觉得3号楼加装电梯很有必要\n楼上装修太吵了\n"
     )
@@ -85,7 +83,7 @@ def test_moderate_lists_and_approves_and_show_reports_the_stored_result(
     tmp_path: Path, sqlite_url: str
 ) -> None:
     past = ELEVATOR.replace(
-        "closes: 2030-12-15T18:00", "opens: 2026-01-01T09:00\ncloses: 2026-01-15T18:00"
+        "closes: 2026-12-15T18:00", "opens: 2026-01-01T09:00\ncloses: 2026-01-15T18:00"
     )
     topic_id = _add(tmp_path, sqlite_url, past)
 
@@ -95,15 +93,15 @@ def test_moderate_lists_and_approves_and_show_reports_the_stored_result(
         async with sessions.begin() as session:
             for name in ("a", "b", "c"):
                 who = await residents.load_for_update(
-                    session, channel="console", external_id=name, locale="zh", now=utcnow()
+                    session, channel="console", external_id=name, locale="zh", now=START
                 )
                 await topics.cast_vote(session, topic_id=topic_id, resident_id=who.resident.id,
-                                       option=0, now=utcnow())  # fmt: skip
+                                       option=0, now=START)  # fmt: skip
             await opinions.add_opinion(session, topic_id=topic_id, resident_id=who.resident.id,
-                                       text="支持，但要先公示方案", now=utcnow())  # fmt: skip
-            [topic] = await topics.due_to_close(session, now=utcnow())
+                                       text="支持，但要先公示方案", now=START)  # fmt: skip
+            [topic] = await topics.due_to_close(session, now=START)
             await topic_close.close_topic(
-                session, build_services(Settings.from_mapping({})), topic, now=utcnow()
+                session, build_services(Settings.from_mapping({})), topic, now=START
             )
         await engine.dispose()
 

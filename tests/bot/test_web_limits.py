@@ -15,6 +15,7 @@ from bot.channels.web import MAX_BODY_BYTES
 from bot.config import Settings
 from bot.ratelimit import RateLimiter
 from handlers.context import Services
+from storage.clock import SYSTEM
 
 Client = TestClient[Any, Any]
 
@@ -42,8 +43,8 @@ def test_a_bucket_allows_a_burst_then_the_average_rate() -> None:
 
 
 def test_no_limit_and_a_bounded_memory() -> None:
-    assert all(RateLimiter(0, 1).wait("a") == 0 for _ in range(100))
-    limiter = RateLimiter(per_minute=1, burst=1, max_clients=10)
+    assert all(RateLimiter(0, 1, clock=SYSTEM.monotonic).wait("a") == 0 for _ in range(100))
+    limiter = RateLimiter(per_minute=1, burst=1, clock=SYSTEM.monotonic, max_clients=10)
     for n in range(50):
         assert limiter.wait(f"client-{n}") == 0
     assert len(limiter._buckets) == 10

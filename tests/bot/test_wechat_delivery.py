@@ -25,7 +25,8 @@ from bot.outbox import DeliveryResult, Sender, Undeliverable
 from handlers.context import Services
 from handlers.types import Button, Reply
 from storage import db, outbox, residents
-from storage.models import Outbox, Resident, utcnow
+from storage.clock import SYSTEM
+from storage.models import Outbox, Resident
 from storage.outbox import OutboxMessage
 from tests.bot.test_wechat import OPENID, wechat_settings
 from tests.fake_wechat import AES_KEY, APPID, SECRET, TOKEN, FakeWeChat, decrypt, encrypt, sign
@@ -56,11 +57,12 @@ async def _queue(runtime: Runtime, reply: Reply, key: str, *, openid: str = OPEN
     """A message for a WeChat resident in the outbox (as a staff reply would be queued)."""
     async with runtime.sessions.begin() as session:
         state = await residents.load_for_update(
-            session, channel="wechat", external_id=openid, locale="zh", now=utcnow()
+            session, channel="wechat", external_id=openid, locale="zh", now=runtime.clock()
         )
         await outbox.enqueue(
             session, channel="wechat", recipient=openid, resident_id=state.resident.id,
-            payload=reply.as_dict(), dedupe_key=key, now=utcnow(), priority=outbox.PRIORITY_HIGH,
+            payload=reply.as_dict(), dedupe_key=key, now=runtime.clock(),
+            priority=outbox.PRIORITY_HIGH,
         )  # fmt: skip
         return state.resident.id
 
@@ -78,7 +80,7 @@ async def _reachable(runtime: Runtime, resident_id: int) -> bool:
 
 
 def _sender(runtime: Runtime) -> Sender:
-    return Sender(runtime.sessions, runtime.channels)
+    return Sender(runtime.sessions, runtime.channels, clock=runtime.clock)
 
 
 async def test_an_expired_token_is_renewed_mid_traffic(runtime: Runtime, fake: FakeWeChat) -> None:
@@ -105,7 +107,7 @@ async def test_a_token_that_stays_refused_is_retried_later_not_at_once(
     await _queue(runtime, Reply("通知"), "n1")
     await _sender(runtime).run_once()
     row = await _row(runtime, "n1")
-    assert row.state == "pending" and row.not_before > utcnow() and "42001" in row.last_error
+    assert row.state == "pending" and row.not_before > runtime.clock() and "42001" in row.last_error
     assert len(fake.called("/cgi-bin/message/custom/send")) == 2  # one call, one retry: no storm
 
 
@@ -180,7 +182,7 @@ class Refuses:
 
 async def test_undeliverable_is_kept_for_staff_without_retry(runtime: Runtime) -> None:
     resident_id = await _queue(runtime, Reply("通知"), "u")
-    sender = Sender(runtime.sessions, [Refuses()])
+    sender = Sender(runtime.sessions, [Refuses()], clock=runtime.clock)
     await sender.run_once()
     row = await _row(runtime, "u")
     assert (row.state, row.last_error, row.attempts) == ("dead", "window closed", 1)
@@ -197,7 +199,8 @@ async def test_one_worker_fetches_the_token_for_all(database_url: str, fake: Fak
     ]
     workers = [
         WeChatApi(base=fake.base_url, appid=APPID, secret=SecretStr(SECRET),
-                  sessions=db.session_factory(engines[n % len(engines)]))
+                  sessions=db.session_factory(engines[n % len(engines)]),
+                  clock=SYSTEM.timestamp)
         for n in range(4)
     ]  # fmt: skip
     message = {"touser": OPENID, "msgtype": "text", "text": {"content": "hi"}}
@@ -220,9 +223,9 @@ async def test_menu_command_publishes_the_knowledge_file(
 ) -> None:
     settings = wechat_settings(sqlite_url, fake, safe=False)
     dry = _parser().parse_args(["wechat", "menu", "--dry-run"])
-    await wechat_cli.run(settings, dry)
+    await wechat_cli.run(settings, dry, SYSTEM)
     assert '"name": "议事厅"' in capsys.readouterr().out and fake.calls == []
-    await wechat_cli.run(settings, _parser().parse_args(["wechat", "menu"]))
+    await wechat_cli.run(settings, _parser().parse_args(["wechat", "menu"]), SYSTEM)
     (menu,) = [body for path, body in fake.calls if path == "menu-ok"]
     names = [b["name"] for b in menu["button"]] + [
         s["name"] for b in menu["button"] for s in b.get("sub_button", [])
@@ -239,7 +242,7 @@ async def test_menu_command_takes_a_deployments_own_menu_and_checks_it(
     own.write_text("button:\n  - name: 我的工单\n    action: menu:status\n", "utf-8")
     values = wechat_settings(sqlite_url, fake, safe=False).model_dump()
     settings = Settings.from_mapping({**values, "knowledge_dir": tmp_path})
-    await wechat_cli.run(settings, argparse.Namespace(dry_run=False))
+    await wechat_cli.run(settings, argparse.Namespace(dry_run=False), SYSTEM)
     assert [body for path, body in fake.calls if path == "menu-ok"] == [
         {"button": [{"type": "click", "name": "我的工单", "key": "menu:status"}]}
     ]
@@ -251,11 +254,11 @@ async def test_menu_command_takes_a_deployments_own_menu_and_checks_it(
     ):
         own.write_text(bad, "utf-8")
         with pytest.raises(SystemExit, match=says):
-            await wechat_cli.run(settings, argparse.Namespace(dry_run=False))
+            await wechat_cli.run(settings, argparse.Namespace(dry_run=False), SYSTEM)
     own.write_text("button:\n  - name: 我的工单\n    action: menu:status\n", "utf-8")
     fake.fail("menu", 40018)
     with pytest.raises(SystemExit, match="40018"):
-        await wechat_cli.run(settings, argparse.Namespace(dry_run=False))
+        await wechat_cli.run(settings, argparse.Namespace(dry_run=False), SYSTEM)
 
 
 def test_settings_switch_the_channel_on_and_hide_its_secrets() -> None:

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import func, select
 
 from storage import broadcasts, db
-from storage.models import Outbox, ProcessedUpdate, Resident, Ticket, utcnow
+from storage.clock import SYSTEM
+from storage.models import Outbox, ProcessedUpdate, Resident, Ticket
 from tests.fake_telegram import FakeTelegram
 from tests.workers import WEBHOOK_SECRET, Webhook, Worker, environment, start
 
@@ -195,7 +196,7 @@ async def _outbox_settled(url: str) -> dict[str, int]:
 async def _queue_notice(url: str) -> None:
     engine = db.create_engine(url)
     sessions = db.session_factory(engine)
-    now = utcnow()
+    now = SYSTEM()  # the sender processes run on the real time
     async with sessions.begin() as session:
         session.add_all(
             Resident(channel="telegram", external_id=str(90_000 + n), locale="zh")

@@ -12,6 +12,7 @@ from bot.app import Runtime
 from handlers import checkin, staff_chat
 from handlers.engine import Engine
 from storage import outbox, staff
+from storage.clock import ManualClock
 from storage.models import AuditLog, Outbox, Ticket
 from tests.chat import ResidentChat, fetch_all, fetch_one, report_problem, texts
 
@@ -21,16 +22,10 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 MORNING = datetime(2026, 11, 27, 8, 0, tzinfo=SHANGHAI)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = MORNING
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-async def _setup(runtime: Runtime) -> tuple[ResidentChat, Clock]:
-    clock = Clock()
+async def _setup(runtime: Runtime) -> tuple[ResidentChat, ManualClock]:
+    """A senior who turned the daily greeting on, chatting with an engine whose clock stands
+    still at eight in the morning, so the test decides every instant."""
+    clock = ManualClock(MORNING, tick=False)
     grandma = ResidentChat(Engine(runtime.sessions, runtime.services, clock=clock), user="nainai")
     offer = await grandma.say("每日问候")
     assert "09:00" in texts(offer) and grandma.labels()[0] == "开通每日问候"
@@ -54,9 +49,9 @@ async def _messages(runtime: Runtime, user: str = "nainai") -> list[str]:
 async def test_a_fine_day(runtime: Runtime) -> None:
     grandma, clock = await _setup(runtime)
     assert await _sweep(runtime, MORNING) == 0  # not 09:00 yet
-    clock.now = MORNING + timedelta(hours=1, minutes=5)
-    assert await _sweep(runtime, clock.now) == 1
-    assert await _sweep(runtime, clock.now) == 0  # asked once a day
+    now = clock.set(MORNING + timedelta(hours=1, minutes=5))
+    assert await _sweep(runtime, now) == 1
+    assert await _sweep(runtime, now) == 0  # asked once a day
     assert await _messages(runtime) == ["您好！今天身体还好吗？"]
     assert "祝您今天愉快" in texts(await grandma.press("checkin:ok"))
     assert await _sweep(runtime, MORNING + timedelta(hours=8)) == 0  # no reminder, no ticket
@@ -89,14 +84,14 @@ async def test_asking_for_help_files_a_ticket_at_once_and_opting_out_is_one_tap(
     runtime: Runtime,
 ) -> None:
     grandma, clock = await _setup(runtime)
-    clock.now = MORNING + timedelta(hours=1)
-    await _sweep(runtime, clock.now)
+    now = clock.set(MORNING + timedelta(hours=1))
+    await _sweep(runtime, now)
     assert "已经通知网格员" in texts(await grandma.press("checkin:help"))
     ticket = (await fetch_all(runtime.sessions, select(Ticket)))[0]
     assert ticket.kind == "checkin" and ticket.priority == 1
-    assert await _sweep(runtime, clock.now + timedelta(hours=5)) == 0  # answered: no more today
+    assert await _sweep(runtime, now + timedelta(hours=5)) == 0  # answered: no more today
     assert "已关闭" in texts(await grandma.press("checkin:stop"))
-    assert await _sweep(runtime, clock.now + timedelta(days=1)) == 0
+    assert await _sweep(runtime, now + timedelta(days=1)) == 0
     assert "过期" in texts(await grandma.press("checkin:ok"))
 
 
@@ -111,8 +106,9 @@ async def test_the_senior_chooses_the_time_of_the_greeting(runtime: Runtime) -> 
 
 
 async def test_staff_arrange_a_check_in_for_a_resident_who_asked_in_person(
-    runtime: Runtime,
+    runtime: Runtime, clock: ManualClock
 ) -> None:
+    clock.set(MORNING - timedelta(days=1))  # the resident and staff act the day before
     grandpa = ResidentChat(runtime.engine, user="yeye")
     await report_problem(grandpa, "楼道灯坏了，我腿脚不好", where="和谐小区3号楼")
     number = await fetch_one(runtime.sessions, select(Ticket.number))
@@ -136,4 +132,6 @@ async def _staff_says(runtime: Runtime, text: str) -> str:
         member = await staff.get_staff_by_username(session, "wang") or await staff.create_staff(
             session, username="wang", role="staff", password_hash=None, now=MORNING
         )
-        return texts(await staff_chat.answer(session, runtime.services, member, command))
+        return texts(
+            await staff_chat.answer(session, runtime.services, member, command, now=runtime.clock())
+        )

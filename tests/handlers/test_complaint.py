@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +24,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 async def _staff(runtime: Runtime, username: str, role: str, grid: str | None = None) -> Staff:
     async with runtime.sessions.begin() as session:
         return await staff.create_staff(
-            session, username=username, role=role, password_hash=None, now=datetime.now(UTC),
+            session, username=username, role=role, password_hash=None, now=runtime.clock(),
             grid=grid,
         )  # fmt: skip
 
@@ -33,7 +33,7 @@ async def _news(runtime: Runtime, user: str) -> list[str]:
     """What reached a console resident through the outbox since the last look."""
     async with runtime.sessions.begin() as session:
         taken = await outbox.take_for_recipient(
-            session, channel="console", recipient=user, now=datetime.now(UTC) + timedelta(days=30)
+            session, channel="console", recipient=user, now=runtime.clock() + timedelta(days=30)
         )
     return [m.payload["text"] for m in taken]
 
@@ -148,7 +148,7 @@ async def test_a_neighbour_joins_an_open_report_instead_of_filing_again(
         ticket = (await session.execute(select(Ticket))).scalar_one()
         await lifecycle.reply(
             session, runtime.services, staff=worker, ticket_id=ticket.id,
-            text="明天上午疏通。", now=datetime.now(UTC),
+            text="明天上午疏通。", now=runtime.clock(),
         )  # fmt: skip
     assert any("明天上午疏通" in t for t in await _news(runtime, "bob"))
     assert any("明天上午疏通" in t for t in await _news(runtime, "carol"))
@@ -159,7 +159,7 @@ async def test_the_whole_loop_claim_reply_resolve_rate(
 ) -> None:
     await report_problem(alice, "2号楼楼道的灯坏了", where="和谐小区2号楼")
     worker = await _staff(runtime, "zhang", "grid", grid="hx-1")
-    now = datetime.now(UTC)
+    now = runtime.clock()
     async with runtime.sessions.begin() as session:
         ticket = (await session.execute(select(Ticket))).scalar_one()
         await lifecycle.claim(session, runtime.services, staff=worker, ticket_id=ticket.id, now=now)
@@ -196,7 +196,7 @@ async def test_unsolved_reopens_and_silence_closes_as_unknown(
 ) -> None:
     await report_problem(alice, "小区垃圾站三天没人清理，味道很大", where="和谐小区东门")
     admin = await _staff(runtime, "boss", "admin")
-    now = datetime.now(UTC)
+    now = runtime.clock()
 
     async def resolve() -> str:
         async with runtime.sessions.begin() as session:
@@ -261,7 +261,7 @@ async def test_staff_rules_reasons_transitions_and_visibility(
     grid1 = await _staff(runtime, "g1", "grid", grid="hx-1")
     counselor = await _staff(runtime, "c1", "counselor")
     clerk = await _staff(runtime, "s1", "staff")
-    now = datetime.now(UTC)
+    now = runtime.clock()
     async with runtime.sessions.begin() as session:
         mine = await lifecycle.list_tickets(session, staff=grid1)
         assert [t.grid for t in mine] == ["hx-1"]

@@ -187,7 +187,7 @@ async def test_if_storing_fails_the_reply_still_goes_out_and_the_alert_is_retrie
     runtime: Runtime,
 ) -> None:
     flaky = FlakySessions(runtime.sessions, failures=3)
-    engine = Engine(flaky, runtime.services, rescue_delay=0.01)  # type: ignore[arg-type]
+    engine = Engine(flaky, runtime.services, clock=runtime.clock, rescue_delay=0.01)  # type: ignore[arg-type]
     erin = ResidentChat(engine, user="erin")
     replies = await erin.say("我真的不想活了")
     reply = texts(replies)
@@ -203,7 +203,9 @@ async def test_if_storing_fails_the_reply_still_goes_out_and_the_alert_is_retrie
 
 
 async def test_a_plain_message_during_an_outage_asks_to_try_again(runtime: Runtime) -> None:
-    engine = Engine(FlakySessions(runtime.sessions, failures=1), runtime.services)  # type: ignore[arg-type]
+    engine = Engine(
+        FlakySessions(runtime.sessions, failures=1), runtime.services, clock=runtime.clock
+    )  # type: ignore[arg-type]
     frank = ResidentChat(engine, user="frank")
     assert "请稍等片刻再发一次" in texts(await frank.say("路灯坏了"))
     assert "对" in [b.label for r in await frank.say("路灯坏了") for b in r.buttons]

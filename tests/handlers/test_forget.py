@@ -29,7 +29,7 @@ async def test_forget_deletes_the_resident_and_anonymises_their_tickets(
 ) -> None:
     await _file_a_request(alice)
     resident = await fetch_one(runtime.sessions, select(Resident))
-    await queue_staff_reply(runtime.sessions, resident, "明天来修。", key="reply:1")
+    await queue_staff_reply(runtime, resident, "明天来修。", key="reply:1")
     async with runtime.sessions.begin() as session:
         ticket = (await session.execute(select(Ticket))).scalar_one()
         ticket.contact_phone = "+8613812345678"

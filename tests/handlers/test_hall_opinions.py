@@ -9,7 +9,7 @@ from bot.app import Runtime
 from handlers import staff_chat, topic_staff
 from handlers.topic_spec import parse_spec
 from storage import staff
-from storage.models import Opinion, Outbox, Topic, TopicProposal, utcnow
+from storage.models import Opinion, Outbox, Topic, TopicProposal
 from tests.chat import ResidentChat, fetch_all, fetch_one, texts
 from tests.hall import SHANGHAI, START, Hall, outbox_texts
 
@@ -22,9 +22,11 @@ async def _staff_says(runtime: Runtime, text: str, action: str | None = None) ->
         member = await staff.get_staff_by_username(session, "wang")
         if member is None:
             member = await staff.create_staff(
-                session, username="wang", role="staff", password_hash=None, now=utcnow()
+                session, username="wang", role="staff", password_hash=None, now=runtime.clock()
             )
-        replies = await staff_chat.answer(session, runtime.services, member, command)
+        replies = await staff_chat.answer(
+            session, runtime.services, member, command, now=runtime.clock()
+        )
     return texts(replies)
 
 

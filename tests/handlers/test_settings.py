@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.app import Runtime
 from storage import broadcasts
-from storage.models import CheckIn, Outbox, Resident, utcnow
+from storage.models import CheckIn, Outbox, Resident
 from tests.chat import ResidentChat, fetch_all, fetch_one, texts
 
 
@@ -15,9 +15,13 @@ async def _notice(runtime: Runtime, audience: str) -> list[str]:
     """Send a notice now; who gets it."""
     async with runtime.sessions.begin() as session:
         notice = await broadcasts.create(
-            session, text_="周六停水", audience=audience, send_at=utcnow(), now=utcnow()
+            session,
+            text_="周六停水",
+            audience=audience,
+            send_at=runtime.clock(),
+            now=runtime.clock(),
         )
-        await broadcasts.fan_out(session, notice, now=utcnow())
+        await broadcasts.fan_out(session, notice, now=runtime.clock())
         prefix = f"broadcast:{notice.id}:"
     return sorted(
         await fetch_all(

@@ -16,7 +16,7 @@ from bot.cli import _parser
 from bot.survey_cli import run as survey_cli
 from handlers import survey_sweeps
 from storage import outbox
-from storage.models import SurveyInvitation, SurveyResponse, utcnow
+from storage.models import SurveyInvitation, SurveyResponse
 from tests.chat import ResidentChat, fetch_all, texts
 
 PARKING = """
@@ -57,7 +57,9 @@ async def add_survey(
     yaml_text = PARKING.format(anonymous=str(anonymous).lower(), audience=audience)
     path.write_text(extra + yaml_text, "utf-8")
     capsys.readouterr()
-    await survey_cli(runtime.settings, _parser().parse_args(["survey", "add", str(path)]))
+    await survey_cli(
+        runtime.settings, _parser().parse_args(["survey", "add", str(path)]), runtime.clock
+    )
     printed = capsys.readouterr().out.strip().splitlines()
     assert "4 questions" in printed[0]
     return int(printed[-1])
@@ -67,7 +69,7 @@ async def send(runtime: Runtime, *, days: float = 0) -> int:
     """The invitation sweep, as the scheduler runs it."""
     async with runtime.sessions.begin() as session:
         return await survey_sweeps.send_due(
-            session, runtime.services, now=utcnow() + timedelta(days=days)
+            session, runtime.services, now=runtime.clock() + timedelta(days=days)
         )
 
 
@@ -75,7 +77,7 @@ async def inbox(runtime: Runtime, user: str) -> list[dict[str, object]]:
     """What the outbox holds for a console resident (and hands over now)."""
     async with runtime.sessions.begin() as session:
         taken = await outbox.take_for_recipient(
-            session, channel="console", recipient=user, now=utcnow() + timedelta(days=30)
+            session, channel="console", recipient=user, now=runtime.clock() + timedelta(days=30)
         )
     return [m.payload for m in taken]
 
@@ -85,7 +87,7 @@ async def results(
 ) -> str:
     capsys.readouterr()
     args = _parser().parse_args(["survey", "results", str(survey_id), *extra])
-    await survey_cli(runtime.settings, args)
+    await survey_cli(runtime.settings, args, runtime.clock)
     return capsys.readouterr().out
 
 

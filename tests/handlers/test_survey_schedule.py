@@ -16,8 +16,9 @@ from bot.scheduler import run_job
 from bot.survey_cli import run as survey_cli
 from handlers import survey_sweeps
 from storage import outbox
-from storage.models import Outbox, Survey, SurveyInvitation, utcnow
+from storage.models import Outbox, Survey, SurveyInvitation
 from tests.chat import ResidentChat, fetch_all, texts
+from tests.clock import START
 from tests.handlers.test_survey import add_survey, send
 
 pytestmark = pytest.mark.both_databases
@@ -27,14 +28,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")  # LINLI_TIMEZONE's default
 
 def _closing(days: int, remind: int | None = None) -> str:
     """YAML lines closing the survey in `days` (local time), with a reminder after `remind`."""
-    closes = (utcnow() + timedelta(days=days)).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    closes = (START + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
     return f"closes: {closes}\n" + (f"remind_after_days: {remind}\n" if remind else "")
 
 
 async def _sweep(runtime: Runtime, name: str, *, days: float) -> int:
     sweep = {"remind": survey_sweeps.remind, "close": survey_sweeps.close_ended}[name]
     async with runtime.sessions.begin() as session:
-        return await sweep(session, runtime.services, now=utcnow() + timedelta(days=days))
+        return await sweep(session, runtime.services, now=runtime.clock() + timedelta(days=days))
 
 
 async def _keys(runtime: Runtime, tag: str) -> list[str]:
@@ -66,7 +67,7 @@ async def test_one_reminder_to_those_who_have_not_finished_then_closing(
     assert await _keys(runtime, "remind") == ["bob"]
     async with runtime.sessions.begin() as session:
         taken = await outbox.take_for_recipient(
-            session, channel="console", recipient="bob", now=utcnow() + timedelta(days=3)
+            session, channel="console", recipient="bob", now=runtime.clock() + timedelta(days=3)
         )
     reminder = taken[-1].payload
     assert "还在等您的意见" in reminder["text"]
@@ -119,7 +120,9 @@ async def test_free_text_answers_must_be_text_and_required_ones_cannot_be_skippe
     await alice.say("你好")
     path = tmp_path / "one.yaml"
     path.write_text("title: 意见征集\nquestions:\n  - kind: text\n    text: 您的建议？\n", "utf-8")
-    await survey_cli(runtime.settings, _parser().parse_args(["survey", "add", str(path)]))
+    await survey_cli(
+        runtime.settings, _parser().parse_args(["survey", "add", str(path)]), runtime.clock
+    )
     survey_id = int(capsys.readouterr().out.strip().splitlines()[-1])
     await send(runtime)
     await alice.press(f"poll:start:{survey_id}")

@@ -3,7 +3,7 @@ participant gets (once, however often the sweep runs), and staff's official resp
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from bot.app import Runtime
 from bot.scheduler import run_job
 from handlers import staff_chat
 from storage import staff
-from storage.models import Topic, utcnow
+from storage.models import Topic
 from tests.chat import ResidentChat, fetch_all, texts
 from tests.hall import CLOSES, Hall, outbox_texts, vote
 
@@ -127,11 +127,13 @@ async def test_staff_response_is_told_to_participants(runtime: Runtime) -> None:
     await hall.sweep(CLOSES)
     async with runtime.sessions.begin() as session:
         member = await staff.create_staff(
-            session, username="li", role="staff", password_hash=None, now=utcnow()
+            session, username="li", role="staff", password_hash=None, now=runtime.clock()
         )
         command = staff_chat.command_of(f"/respond {topic} 居委会将于下周一公示施工方案", None)
         assert command is not None
-        replies = await staff_chat.answer(session, runtime.services, member, command)
+        replies = await staff_chat.answer(
+            session, runtime.services, member, command, now=runtime.clock()
+        )
     assert "1 位参与的居民" in texts(replies)
     told = await outbox_texts(runtime, "alice")
     assert (
@@ -143,7 +145,7 @@ async def test_staff_response_is_told_to_participants(runtime: Runtime) -> None:
 
 async def test_the_scheduler_closes_due_topics_once(runtime: Runtime) -> None:
     hall = Hall(runtime)
-    now = datetime.now(UTC)
+    now = runtime.clock()
     await hall.topic(opens=now - timedelta(days=3), closes=now - timedelta(minutes=1))
     await hall.topic(
         "还在讨论的议题", opens=now - timedelta(days=1), closes=now + timedelta(days=3)
