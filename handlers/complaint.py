@@ -11,6 +11,7 @@ from handlers.context import Flow, Outcome, Turn
 from handlers.phone import mask_phone, parse_phone
 from handlers.types import Button, Reply
 from storage import tickets
+from storage.models import Ticket
 
 NAME = "complaint"
 DESCRIBE, CATEGORY, CHOOSE, WHERE, PHOTOS, PHONE, PRIVACY, DUPLICATE, CONFIRM = (
@@ -202,21 +203,31 @@ async def privacy(turn: Turn) -> Outcome:
     twin = await _similar_ticket(turn)
     if twin is not None:
         turn.draft["twin"] = twin.number
-        shown = _shorten(twin.summary)
-        return FLOW.goto(
-            DUPLICATE,
-            turn.reply(
-                "complaint.duplicate",
-                turn.button("complaint.join", "complaint:join"),
-                turn.button("complaint.separate", "complaint:separate"),
-                number=twin.number,
-                text=shown,
-            ),
-        )
+        return FLOW.goto(DUPLICATE, await _duplicate_offer(turn, twin))
     return FLOW.goto(CONFIRM, _summary(turn))
 
 
-async def _similar_ticket(turn: Turn) -> Any:
+async def _duplicate_offer(turn: Turn, twin: Ticket) -> Reply:
+    """The "+1" offer says only what kind of problem, where (to the building) and how many
+    neighbours reported it — never a word another resident wrote, nor who they are."""
+    neighbours = 1 + len(await tickets.supporters(turn.session, ticket_id=twin.id))
+    category = turn.services.categories.get(twin.category or "")
+    grid = turn.services.grids.get(twin.grid)
+    if twin.building is not None:
+        place = turn.t("complaint.duplicate_building", building=twin.building)
+    else:
+        place = grid.label(turn.locale) if grid else turn.t("complaint.duplicate_nearby")
+    return turn.reply(
+        "complaint.duplicate",
+        turn.button("complaint.join", "complaint:join"),
+        turn.button("complaint.separate", "complaint:separate"),
+        category=category.label(turn.locale) if category else "-",
+        place=place,
+        count=neighbours,
+    )
+
+
+async def _similar_ticket(turn: Turn) -> Ticket | None:
     draft = turn.draft
     candidates = await tickets.similar_open_tickets(
         turn.session,

@@ -133,7 +133,9 @@ async def test_a_neighbour_joins_an_open_report_instead_of_filing_again(
     await carol.tap("跳过")
     offer = await carol.tap("仅工作人员可见")
     number = await fetch_one(runtime.sessions, select(Ticket.number))
-    assert number in texts(offer) and "+1 我也遇到了" in carol.labels()
+    assert "排水管道" in texts(offer) or "环境卫生" in texts(offer) or "道路设施" in texts(offer)
+    assert "5号楼" in texts(offer) and "1 位邻居" in texts(offer)
+    assert "+1 我也遇到了" in carol.labels()
     joined = await carol.tap("+1 我也遇到了")
     assert number in texts(joined)
     assert len(await fetch_all(runtime.sessions, select(Ticket))) == 1
@@ -152,6 +154,42 @@ async def test_a_neighbour_joins_an_open_report_instead_of_filing_again(
         )  # fmt: skip
     assert any("明天上午疏通" in t for t in await _news(runtime, "bob"))
     assert any("明天上午疏通" in t for t in await _news(runtime, "carol"))
+
+
+async def test_no_neighbour_ever_sees_what_an_anonymous_reporter_wrote(
+    runtime: Runtime,
+) -> None:
+    """The "+1" offer, joining, and every piece of news a neighbour gets afterwards carry
+    neither the reporter's words nor their name, phone, ID number or flat."""
+    private = ("王建国", "13712345678", "110101199003074512", "301")
+    reporter = ResidentChat(runtime.engine, user="upstairs-victim")
+    await report_problem(
+        reporter,
+        "王建国，电话13712345678，身份证110101199003074512，4号楼301楼上装修太吵了",
+        where="和谐小区4号楼",
+        anonymous=True,
+    )
+    neighbour = ResidentChat(runtime.engine, user="neighbour")
+    await neighbour.say("4号楼楼上装修太吵了")
+    await neighbour.press(neighbour.seen[-1].buttons[0].action)  # the proposed category
+    await neighbour.say("和谐小区4号楼")
+    await neighbour.press("complaint:skip")
+    await neighbour.press("complaint:skip")
+    offer = await neighbour.press("complaint:privacy:named")
+    assert any(b.action == "complaint:join" for r in offer for b in r.buttons), texts(offer)
+    assert "4号楼" in texts(offer) and "1 位邻居" in texts(offer)
+    await neighbour.press("complaint:join")
+
+    worker = await _staff(runtime, "zhang", "grid", grid="hx-1")
+    async with runtime.sessions.begin() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+        await lifecycle.claim(
+            session, runtime.services, staff=worker, ticket_id=ticket.id, now=runtime.clock()
+        )
+    seen = "\n".join([r.text for r in neighbour.seen] + await _news(runtime, "neighbour"))
+    assert "已签收" in seen
+    for word in (*private, "身份证"):
+        assert word not in seen, word
 
 
 async def test_the_whole_loop_claim_reply_resolve_rate(

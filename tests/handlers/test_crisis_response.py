@@ -27,6 +27,9 @@ VARIANTS = [
     ("我邻居说他不想活了，要跳楼", ["请立刻拨打 110/120", "陪着他/她"], ["跳楼"]),
     ("我已经吃了一整瓶安眠药", ["请现在就拨打 110 或 120", "12356"], ["安眠药", "一整瓶"]),
     ("我在楼顶，准备跳下去", ["请现在就拨打 110 或 120"], ["楼顶", "跳"]),
+    # 楼上 is where, not who: the writer is the one at risk, never "him/her".
+    ("我不想活了，今晚就从楼上跳下去", ["请现在就拨打 110 或 120", "12356"], ["陪着他/她", "跳"]),
+    ("我要从楼上跳下去", ["请现在就拨打 110 或 120"], ["陪着他/她", "楼上"]),
     ("我想割腕", ["你并不孤单"], ["割腕", "腕"]),
 ]
 
@@ -84,6 +87,16 @@ async def test_the_urgent_ticket_keeps_what_staff_need_and_staff_are_alerted(
     alert = await fetch_one(runtime.sessions, select(Outbox))
     assert (alert.channel, alert.recipient, alert.priority) == ("staff", "alerts", 100)
     assert ticket.number in alert.payload["text"] and "不想活" not in alert.payload["text"]
+
+
+async def test_a_resident_on_a_height_is_not_filed_as_someone_elses_crisis(
+    alice: ResidentChat, runtime: Runtime
+) -> None:
+    await alice.say("我不想活了，今晚就从楼上跳下去")
+    created = await fetch_one(runtime.sessions, select(TicketEvent.data))
+    assert (created["severity"], created["signal"]) == ("imminent", "self")
+    alert = await fetch_one(runtime.sessions, select(Outbox))
+    assert "他人报告" not in alert.payload["text"]
 
 
 async def test_crisis_in_the_middle_of_a_report_interrupts_it(
