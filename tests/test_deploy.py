@@ -121,6 +121,9 @@ def test_the_nginx_example_is_well_formed_and_guards_the_service() -> None:
     assert re.search(r"location /telegram/ \{[^}]*proxy_pass http://linli_workers;", source)
     assert re.search(r"location = /metrics \{\s*return 404;", source)
     assert "proxy_set_header X-Real-IP $remote_addr;" in source  # the web chat's rate limit
+    # No rate limit in front of the chat API: the workers' limit comes after the crisis screen.
+    chat_api = re.search(r"location /api/chat \{([^}]*)\}", source)
+    assert chat_api is not None and "limit_req" not in chat_api[1]
     from bot.channels.web import MAX_BODY_BYTES
 
     assert MAX_BODY_BYTES == 256 * 1024

@@ -80,14 +80,11 @@ async def page(request: web.Request) -> web.StreamResponse:
 
 
 async def chat(request: web.Request) -> web.Response:
-    """One resident message or button press in, the bot's replies out."""
+    """One resident message or button press in, the bot's replies out. The rate limit never
+    stands between a resident and the crisis path: a message the crisis screen flags is
+    answered whatever the limit says."""
     runtime = request.app[RUNTIME]
     locale = pick_locale(request.headers.get("Accept-Language"))
-    wait = request.app[LIMITER].wait(_client(request))
-    if wait:
-        response = _error(runtime, locale, "web.too_many", status=429, seconds=wait)
-        response.headers["Retry-After"] = str(wait)
-        return response
     if request.content_type != "application/json":
         return _error(runtime, locale, "web.need_json", status=415)
     try:
@@ -99,6 +96,11 @@ async def chat(request: web.Request) -> web.Response:
     incoming = _incoming(body, _resident_id(request) or _new_resident_id(), locale)
     if incoming is None:
         return _error(runtime, locale, "web.bad_request", status=400)
+    wait = request.app[LIMITER].wait(_client(request))
+    if wait and not (incoming.text and runtime.services.crisis.screen(incoming.text).is_crisis):
+        response = _error(runtime, locale, "web.too_many", status=429, seconds=wait)
+        response.headers["Retry-After"] = str(wait)
+        return response
     handled = await runtime.engine.handle(incoming)
     # The page sends a message again, with its id, only when no answer came back: give it the
     # answer the first attempt got.

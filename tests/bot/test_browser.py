@@ -11,7 +11,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.app import Runtime, create_web_app
+from bot.app import Runtime, build_runtime, create_web_app
+from bot.config import Settings
+from handlers.context import Services
+from storage.clock import ManualClock
 from storage.models import Resident, Ticket
 from tests.chat import queue_staff_reply
 
@@ -31,6 +34,23 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 async def page(runtime: Runtime) -> AsyncIterator[Any]:
+    async for tab in _chat_page(runtime):
+        yield tab
+
+
+@pytest.fixture
+async def limited_page(
+    settings: Settings, services: Services, clock: ManualClock
+) -> AsyncIterator[Any]:
+    """The chat page of a service that lets a resident send one message a second."""
+    strict = settings.model_copy(update={"web_rate_per_minute": 60, "web_rate_burst": 1})
+    runtime = await build_runtime(strict, upgrade=False, services=services, clock=clock)
+    async for tab in _chat_page(runtime):
+        yield tab
+    await runtime.close()
+
+
+async def _chat_page(runtime: Runtime) -> AsyncIterator[Any]:
     if shutil.which(CHROMIUM) is None:
         pytest.skip(f"{CHROMIUM} is missing: browser tests skipped (.ci/run installs it)")
     from playwright.async_api import async_playwright
@@ -92,6 +112,22 @@ async def test_a_resident_reports_a_problem_and_hears_back_from_staff(
     )
     await messages.get_by_text("您好，维修师傅明天上午到。").wait_for(timeout=15_000)
     assert await messages.get_by_text("工作人员消息").count() == 1
+
+
+async def test_a_message_refused_for_speed_is_sent_again_by_itself(limited_page: Any) -> None:
+    page = limited_page
+    messages = page.locator("#messages")
+    await messages.get_by_text("隐私说明").wait_for()
+    for text in ("社区食堂几点开门", "垃圾分类几点投放"):  # the second comes too fast
+        await page.locator("#input").fill(text)
+        await page.locator("#input").press("Enter")
+        await page.wait_for_function(
+            "() => document.querySelector('#send-btn').getAttribute('aria-disabled') !== 'true'"
+        )
+    await messages.get_by_text("秒后自动重新发送").first.wait_for(timeout=15_000)
+    await messages.get_by_text("垃圾").last.wait_for(timeout=15_000)
+    bot_texts = await page.locator(".msg--bot").all_inner_texts()
+    assert sum("垃圾" in t for t in bot_texts) >= 1  # the bot answered the resent question
 
 
 async def test_resident_text_is_shown_as_text_never_as_markup(page: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from bot.app import Runtime, build_runtime, create_web_app
 from bot.channels.web import MAX_BODY_BYTES
@@ -16,6 +17,7 @@ from bot.config import Settings
 from bot.ratelimit import RateLimiter
 from handlers.context import Services
 from storage.clock import SYSTEM
+from storage.models import Ticket
 
 Client = TestClient[Any, Any]
 
@@ -87,6 +89,23 @@ async def test_a_fast_client_is_asked_to_wait_in_its_language(
     client.session.cookie_jar.clear()
     other = await client.post("/api/chat", json={"text": "你好"}, headers={"X-Real-IP": "10.0.0.2"})
     assert other.status == 200
+
+
+async def test_a_rate_limited_resident_in_crisis_still_gets_the_crisis_reply(
+    limited: Runtime, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
+) -> None:
+    client = await aiohttp_client(create_web_app(limited))
+    for n in range(4):
+        assert (await client.post("/api/chat", json={"text": f"你好{n}"})).status == 200
+    assert (await client.post("/api/chat", json={"text": "你好"})).status == 429
+    crisis = await client.post("/api/chat", json={"text": "我不想活了，今晚就从楼上跳下去"})
+    assert crisis.status == 200
+    reply = (await crisis.json())["replies"][0]["text"]
+    assert "110" in reply and "12356" in reply
+    async with limited.sessions() as session:
+        kinds = (await session.scalars(select(Ticket.kind))).all()
+    assert kinds == ["crisis"]  # staff were alerted through the urgent ticket
+    assert (await client.post("/api/chat", json={"text": "谢谢"})).status == 429  # still limited
 
 
 async def test_an_oversized_body_is_refused_before_it_is_read(

@@ -35,6 +35,7 @@
       whoStaff: "工作人员：",
       network: "网络不太好，请稍后再试",
       serverError: "出了点问题，请稍后再试",
+      resending: (s) => `消息有点多，${s} 秒后自动重新发送，您不用再发一遍。`,
       tooLong: "消息太长了，请分几次发送（每次最多 2000 字）",
       nearLimit: "快到字数上限了",
     },
@@ -56,6 +57,7 @@
       whoStaff: "Staff: ",
       network: "Network problem, please try again",
       serverError: "Something went wrong, please try again later",
+      resending: (s) => `A few too many messages: this one is sent again in ${s} s by itself.`,
       tooLong: "This message is too long. Please send it in parts (2000 characters at most).",
       nearLimit: "Nearly at the length limit",
     },
@@ -72,6 +74,8 @@
   const HISTORY_LIMIT = 100;
   const RETRIES = 2;                    // extra attempts after a network failure
   const RETRY_DELAYS_MS = [800, 2000];
+  const THROTTLE_RETRIES = 5;           // resends of a message the server asked to wait for
+  const THROTTLE_MAX_WAIT_S = 60;
   const REQUEST_TIMEOUT_MS = 25000;
   const POLL_MS = 4000;
   const POLL_BACKOFF_MS = 30000;
@@ -350,7 +354,8 @@
       } catch (_) {
         data = null; // e.g. an HTML error page from a proxy
       }
-      return { ok: res.ok, status: res.status, data };
+      const retryAfter = Number.parseInt(res.headers.get("Retry-After") || "", 10);
+      return { ok: res.ok, status: res.status, data, retryAfter };
     } finally {
       if (timer) clearTimeout(timer);
     }
@@ -358,24 +363,39 @@
 
   /**
    * POST one chat body. Network failures (no response at all) are retried with the
-   * SAME body (same id, so the server can de-duplicate) up to RETRIES times.
+   * SAME body (same id, so the server can de-duplicate) up to RETRIES times; a 429 ("too
+   * many messages") is kept and sent again by itself after the wait the server names, so
+   * nothing the resident wrote is lost to a rate limit.
    * Resolves to {kind: "ok", replies} | {kind: "error", message} | {kind: "network"}.
    */
   async function postChat(body) {
     const payload = JSON.stringify(body);
-    for (let attempt = 0; attempt <= RETRIES; attempt++) {
+    let failures = 0;
+    let throttled = 0;
+    while (true) {
+      let answer;
       try {
-        const { ok, data } = await fetchJson(CHAT_URL, { method: "POST", body: payload });
-        if (data && typeof data.locale === "string") applyLocale(data.locale);
-        if (ok && data) return { kind: "ok", replies: cleanMessages(data.replies) };
-        const message =
-          data && typeof data.error === "string" && data.error.trim() ? data.error : t("serverError");
-        return { kind: "error", message };
+        answer = await fetchJson(CHAT_URL, { method: "POST", body: payload });
       } catch (_) {
-        if (attempt < RETRIES) await sleep(RETRY_DELAYS_MS[attempt] || 2000);
+        if (failures >= RETRIES) return { kind: "network" };
+        await sleep(RETRY_DELAYS_MS[failures] || 2000);
+        failures += 1;
+        continue;
       }
+      const { ok, status, data, retryAfter } = answer;
+      if (data && typeof data.locale === "string") applyLocale(data.locale);
+      if (ok && data) return { kind: "ok", replies: cleanMessages(data.replies) };
+      if (status === 429 && throttled < THROTTLE_RETRIES) {
+        throttled += 1;
+        const wait = Math.min(Math.max(retryAfter || 3, 1), THROTTLE_MAX_WAIT_S);
+        reveal(addNotice(t("resending")(wait)));
+        await sleep(wait * 1000);
+        continue;
+      }
+      const message =
+        data && typeof data.error === "string" && data.error.trim() ? data.error : t("serverError");
+      return { kind: "error", message };
     }
-    return { kind: "network" };
   }
 
   function showReplies(replies) {
