@@ -113,7 +113,12 @@ async def build_runtime(
             secret_key = await state.get_or_create(
                 session, "secret_key", lambda: secrets.token_urlsafe(48)
             )
-    engine = Engine(sessions, services or build_services(settings), clock=clock)
+    engine = Engine(
+        sessions,
+        services or build_services(settings),
+        clock=clock,
+        crisis_reply_within=settings.crisis_reply_seconds,
+    )
     return Runtime(settings, database, sessions, engine, secret_key, clock)
 
 

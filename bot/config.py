@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     quiet_hours: str = Field(default="21:30-08:00", pattern=r"^(\d{2}:\d{2}-\d{2}:\d{2}|off)$")
     # How long an outbox sender's claim lasts; after a crash its rows wait this long.
     outbox_lease_seconds: float = Field(default=15.0, ge=2.0, le=600.0)
+    # The longest a crisis reply waits for the database before it goes out anyway.
+    crisis_reply_seconds: float = Field(default=0.4, gt=0.0, le=10.0)
     # Minutes between runs of each scheduled job, overriding the defaults; 0 turns one off.
     # E.g. LINLI_SCHEDULE='{"senior_check_ins": 5, "send_due_broadcasts": 1}'.
     schedule: dict[str, int] = Field(default_factory=dict)

@@ -15,7 +15,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from handlers.engine import Handled
 from handlers.types import Incoming
-from storage import monitoring
+from storage import db, monitoring
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -88,7 +88,7 @@ class Metrics:
         """Read the database gauges and render everything in the text format."""
         self.rescues.set(self.runtime.engine.rescues_pending)
         try:
-            async with self.runtime.sessions() as session:
+            async with db.reading(self.runtime.sessions) as session:
                 snap = await monitoring.snapshot(session, now=self.runtime.clock())
         except Exception as exc:
             log.warning("metrics: the database did not answer (%s)", type(exc).__name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -22,6 +23,7 @@ from storage import db, residents, updates
 
 log = logging.getLogger(__name__)
 
+CRISIS_REPLY_WITHIN = 0.4  # seconds a crisis reply waits for the database, at most
 RESCUE_ATTEMPTS = 12  # with doubling pauses capped at a minute: about eight minutes in all
 RESCUE_MAX_DELAY = 60.0
 
@@ -61,11 +63,13 @@ class Engine:
         *,
         clock: Callable[[], datetime],
         rescue_delay: float = 1.0,
+        crisis_reply_within: float = CRISIS_REPLY_WITHIN,
     ) -> None:
         self._sessions = sessions
         self.services = services
         self._clock = clock
         self._rescue_delay = rescue_delay
+        self._crisis_reply_within = crisis_reply_within
         self._rescues: set[asyncio.Task[None]] = set()
         self.observers: list[Observer] = []
 
@@ -86,18 +90,43 @@ class Engine:
         # Safety first: the crisis screen needs no database, so it runs even when storage fails.
         result = self.services.crisis.screen(msg.text) if msg.text else None
         locale = pick_locale(msg.locale)
+        if result is not None and result.is_crisis:
+            return await self._handle_crisis(msg, result, locale)
         try:
             return await self._handle(msg, result, locale)
         except Exception:
             # Nothing was committed, so the update is not marked as processed: a channel
             # retry (or the resident sending again) is handled afresh.
             log.exception("update %s/%s failed", msg.channel, msg.update_id)
-            if result is not None and result.is_crisis:
-                self._rescue_later(msg, result)
-                reply = crisis.crisis_reply(self.services, locale, result, staff_alerted=False)
-                return Handled((reply,), locale, route=crisis.CRISIS)
             try_again = Reply(self.services.texts.get(locale, "error.try_again"))
             return Handled((try_again,), locale, route="error")
+
+    async def _handle_crisis(self, msg: Incoming, result: CrisisResult, locale: str) -> Handled:
+        """A crisis is answered at once whatever the database does: when storing takes longer
+        than `crisis_reply_within` (a lock held by another process, a slow disk), the fixed
+        reply goes out now and the urgent ticket and staff alert are stored as soon as the
+        database allows — or, if that fails, retried by the rescue."""
+        turn = asyncio.create_task(self._handle(msg, result, locale))
+        done, _ = await asyncio.wait({turn}, timeout=self._crisis_reply_within)
+        if turn in done:
+            try:
+                return turn.result()
+            except Exception:
+                log.exception("update %s/%s failed", msg.channel, msg.update_id)
+                self._rescue_later(msg, result)
+        else:
+            log.warning("crisis %s/%s: replying before it is stored", msg.channel, msg.update_id)
+            self._rescues.add(turn)
+            turn.add_done_callback(functools.partial(self._stored_late, msg, result))
+        reply = crisis.crisis_reply(self.services, locale, result, staff_alerted=False)
+        return Handled((reply,), locale, route=crisis.CRISIS)
+
+    def _stored_late(self, msg: Incoming, result: CrisisResult, turn: asyncio.Task[Any]) -> None:
+        """A crisis turn that outlived its reply ended: stored, or handed to the rescue."""
+        self._rescues.discard(turn)
+        if turn.cancelled() or turn.exception() is not None:
+            log.error("crisis %s/%s was not stored: rescuing it", msg.channel, msg.update_id)
+            self._rescue_later(msg, result)
 
     async def _handle(self, msg: Incoming, result: CrisisResult | None, locale: str) -> Handled:
         try:

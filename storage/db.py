@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.sql import FromClause
+from sqlalchemy.util import await_only
 
 from storage import sqlite_inline
 from storage.clock import Clock
 
-SQLITE_BUSY_TIMEOUT_MS = 5_000
+# How long a statement waits for another process's SQLite lock (awaited, the loop runs on).
+SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def create_engine(url: str, *, clock: Clock | None = None, **kwargs: Any) -> AsyncEngine:
@@ -55,7 +57,6 @@ def create_engine(url: str, *, clock: Clock | None = None, **kwargs: Any) -> Asy
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -63,11 +64,13 @@ def create_engine(url: str, *, clock: Clock | None = None, **kwargs: Any) -> Asy
     def _on_begin(connection: Connection) -> None:
         # A deferred transaction that later writes can fail with SQLITE_BUSY without waiting;
         # taking the write lock up front makes writers of other processes queue instead.
+        # Read-only work (`readonly=True`, e.g. the health check) takes no lock at all.
         # Issued on the driver connection: the full statement path would cost more than
         # the whole rest of a short transaction.
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite_inline.InlineConnection)
-        driver.begin_immediate()
+        write = not connection.get_execution_options().get("readonly", False)
+        await_only(driver.begin(write=write))
 
     return engine
 
@@ -96,6 +99,15 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
         await session.close()  # rolls back whatever was not committed
 
 
+@contextlib.asynccontextmanager
+async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for reading only: on SQLite it takes no write lock, so it reads while
+    another process writes (it still shares the process's one connection)."""
+    async with sessions() as session:
+        await session.connection(execution_options={"readonly": True})
+        yield session
+
+
 def insert_ignoring_conflicts(session: AsyncSession, table: FromClause) -> Any:
     """A Core INSERT that does nothing when a unique key already exists, in the session's
     dialect. (Core, not ORM: the ORM's bulk-insert path costs several times more.)"""
@@ -105,7 +117,11 @@ def insert_ignoring_conflicts(session: AsyncSession, table: FromClause) -> Any:
 
 
 async def ping(engine: AsyncEngine) -> bool:
-    """True when the database answers a trivial query."""
+    """True when the database answers a trivial query. On SQLite the question goes to the
+    file on a connection of its own: the pooled one may be waiting for another process's
+    write lock, and a locked database is busy, not down."""
+    if engine.dialect.name == "sqlite":
+        return sqlite_inline.answers(engine.url.database or ":memory:")
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))

@@ -6,21 +6,61 @@ roughly 0.2 ms here — ten times the work SQLite itself does on a local WAL dat
 the calls inline is what makes one process answer hundreds of messages a second.
 
 Used with a pool of one connection (see `storage.db`), so transactions of one process queue
-for the connection instead of waiting on SQLite's lock while blocking the loop."""
+for the connection. SQLite's own busy handler is off: when another process (a `linli`
+command, a scheduler process) holds the write lock, the call is tried again after short,
+growing pauses awaited on the event loop, so the service keeps answering meanwhile."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Iterable
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+FIRST_PAUSE = 0.002  # seconds; doubling up to LONGEST_PAUSE while the lock is held
+LONGEST_PAUSE = 0.05
+
+
+class LockTimeout(sqlite3.OperationalError):
+    """Another process held SQLite's lock for longer than the connection waits."""
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_BUSY or (code is None and "locked" in str(exc))
+
+
+async def patiently(call: Callable[[], T], *, wait: float) -> T:
+    """Run a SQLite call; while another process holds the lock, try again after pauses
+    awaited on the loop (never blocking it), for at most `wait` seconds."""
+    try:
+        return call()  # the usual case: no lock held elsewhere, no await at all
+    except sqlite3.OperationalError as exc:
+        if not _busy(exc):
+            raise
+    loop = asyncio.get_running_loop()
+    deadline, pause = loop.time() + wait, FIRST_PAUSE
+    while True:
+        if loop.time() >= deadline:
+            raise LockTimeout(f"database is locked by another process for over {wait:g} s")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, LONGEST_PAUSE)
+        try:
+            return call()
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
 
 
 class InlineCursor:
     """The awaitable cursor interface SQLAlchemy's aiosqlite adapter expects."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, wait: float) -> None:
         self._connection = connection
         self._cursor = connection.cursor()
+        self._wait = wait
 
     async def __aenter__(self) -> InlineCursor:
         return self
@@ -29,13 +69,14 @@ class InlineCursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        """Run one statement."""
-        self._cursor.execute(sql, parameters)
+        """Run one statement (waiting, off the loop's back, for another process's lock)."""
+        await patiently(lambda: self._cursor.execute(sql, parameters), wait=self._wait)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
         """Run one statement for many parameter sets."""
-        self._cursor.executemany(sql, parameters)
+        rows = list(parameters)
+        await patiently(lambda: self._cursor.executemany(sql, rows), wait=self._wait)
         return self
 
     async def fetchone(self) -> Any:
@@ -93,26 +134,29 @@ class _ImmediateQueue:
 class InlineConnection:
     """The awaitable connection interface SQLAlchemy's aiosqlite adapter expects."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, *, wait: float) -> None:
         self._conn = connection
         self._connection: sqlite3.Connection | None = connection
         self._tx = _ImmediateQueue()
+        self.wait = wait  # seconds a call waits for another process's lock
 
     def cursor(self) -> InlineCursor:
         """A new cursor."""
-        return InlineCursor(self._conn)
+        return InlineCursor(self._conn, self.wait)
 
     async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
         """Run one statement on a new cursor."""
         return await self.cursor().execute(sql, parameters)
 
-    def begin_immediate(self) -> None:
-        """Start a transaction that holds SQLite's write lock from its first statement."""
-        self._conn.execute("BEGIN IMMEDIATE")
+    async def begin(self, *, write: bool) -> None:
+        """Start a transaction: a writer takes SQLite's write lock at once (BEGIN IMMEDIATE,
+        waiting for another process's without blocking the loop); a reader takes none."""
+        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        await patiently(lambda: self._conn.execute(statement), wait=self.wait)
 
     async def commit(self) -> None:
         """Commit the transaction."""
-        self._conn.commit()
+        await patiently(self._conn.commit, wait=self.wait)
 
     async def rollback(self) -> None:
         """Roll the transaction back."""
@@ -140,17 +184,39 @@ class InlineConnection:
         return self._conn.isolation_level
 
 
+def answers(database: str) -> bool:
+    """Whether the database file opens and its header reads, on a short-lived connection
+    that takes no lock (a write lock held elsewhere is not an outage)."""
+    if database == ":memory:" or "mode=memory" in database:
+        return True
+    try:
+        uri = database if database.startswith("file:") else Path(database).resolve().as_uri()
+        connection = sqlite3.connect(uri + ("" if "?" in uri else "?mode=rw"), timeout=0, uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        connection.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        return _busy(exc)
+    except sqlite3.Error:
+        return False
+    finally:
+        connection.close()
+    return True
+
+
 def connect(database: str, *, busy_timeout_seconds: float) -> Callable[[], Any]:
-    """An `async_creator` for `create_async_engine` that opens inline connections."""
+    """An `async_creator` for `create_async_engine` that opens inline connections, which
+    wait up to `busy_timeout_seconds` for another process's lock without blocking the loop."""
 
     async def create() -> InlineConnection:
         connection = sqlite3.connect(
             database,
-            timeout=busy_timeout_seconds,
+            timeout=0,  # SQLite's busy handler would block the loop: `patiently` waits
             isolation_level=None,
             check_same_thread=False,
             uri=database.startswith("file:"),
         )
-        return InlineConnection(connection)
+        return InlineConnection(connection, wait=busy_timeout_seconds)
 
     return create

@@ -97,7 +97,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def settings(runtime_url: str) -> Settings:
     """Settings for one test, independent of the host's environment."""
-    return Settings.from_mapping({"database_url": runtime_url, "secret_key": "test-secret-key"})
+    # A crisis turn waits for the database as long as it needs here, so tests read one
+    # reply text; tests/bot/test_sqlite_lock.py uses the service's default.
+    return Settings.from_mapping(
+        {"database_url": runtime_url, "secret_key": "test-secret-key", "crisis_reply_seconds": 10}
+    )
 
 
 @pytest.fixture
