@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from storage import broadcasts, db, migrate  # noqa: E402
-from storage.models import Resident, utcnow  # noqa: E402
+from storage.clock import SYSTEM  # noqa: E402
+from storage.models import Resident  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 from tests.senders import outbox_states, start_sender  # noqa: E402
 
@@ -40,7 +41,7 @@ async def _prepare(url: str, residents: int) -> None:
     """A migrated database with `residents` Telegram residents and the notice queued."""
     engine = db.create_engine(url)
     await migrate.upgrade(engine)
-    now = utcnow()
+    now = SYSTEM()
     rows = [
         {"channel": "telegram", "external_id": str(FIRST_CHAT + n), "locale": "zh",
          "tags": [], "consents": {}, "reachable": True, "created_at": now, "last_seen_at": now}

@@ -33,7 +33,7 @@ from bot.config import Settings
 from handlers.engine import Engine
 from handlers.types import Incoming
 from storage import db, migrate, residents, updates
-from storage.models import utcnow
+from storage.clock import SYSTEM
 
 STREAM = [
     ("text", "你好"),
@@ -69,7 +69,7 @@ async def run(
         database = db.create_engine(url)
         await migrate.upgrade(database)
         sessions = db.session_factory(database)
-        engine = Engine(sessions, build_services(Settings.from_mapping({})))
+        engine = Engine(sessions, build_services(Settings.from_mapping({})), clock=SYSTEM)
         rng = random.Random(7)
 
         async def one(n: int) -> float:
@@ -94,7 +94,7 @@ async def run(
             async with sessions.begin() as session:
                 await updates.claim_update(session, channel=f"base{tag}", update_id=str(n))
                 await residents.load_for_update(
-                    session, channel=f"bench{tag}", external_id="r1", locale="zh", now=utcnow()
+                    session, channel=f"bench{tag}", external_id="r1", locale="zh", now=SYSTEM()
                 )
 
         base_rates = []

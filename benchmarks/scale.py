@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks.engine import run as run_engine
 from storage import db, migrate
+from storage.clock import SYSTEM
 from storage.models import Resident, Staff, Ticket
 from storage.ticket_search import Filters, search
 
@@ -51,7 +52,7 @@ async def _fill(engine: AsyncEngine, residents: int, tickets: int) -> float:
     """Bulk-insert staff, residents and tickets (executemany in chunks); seconds taken."""
     rng = random.Random(11)
     started = time.perf_counter()
-    now = datetime.now(UTC)
+    now = SYSTEM()
     async with engine.begin() as connection:
         await connection.execute(insert(Staff.__table__), [
             {"username": f"s{n}", "display_name": f"s{n}", "role": "grid", "grid": GRIDS[n % 20],
@@ -100,8 +101,8 @@ QUERIES: dict[str, tuple[Filters, int]] = {
     "open": (Filters(open_only=True), 0),
     "grid_open": (Filters(grid="g-7", open_only=True), 0),
     "assignee_open": (Filters(assignee_id=17, open_only=True), 0),
-    "overdue": (Filters(overdue_at=datetime.now(UTC)), 0),
-    "overdue_page_10": (Filters(overdue_at=datetime.now(UTC)), 225),
+    "overdue": (Filters(overdue_at=SYSTEM()), 0),
+    "overdue_page_10": (Filters(overdue_at=SYSTEM()), 225),
     "grid_and_category": (Filters(grid="g-3", category="noise"), 0),
     "text": (Filters(text="电梯坏了 1234"), 0),
     "text_common_word": (Filters(text="电梯"), 0),
