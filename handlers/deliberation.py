@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from handlers import hall, offers, opinions, statements, topic_close
 from handlers.context import KEEP, Flow, Outcome, Turn
 from handlers.hall import BUILDING, NAME, OFFER, OPINION, PROPOSAL, PROPOSAL_CONFIRM, STATEMENT
+from handlers.ids import whole
 from handlers.types import Button, Reply
 from storage import topics
 
@@ -28,7 +29,7 @@ async def show_list(turn: Turn, page: str = "0") -> Outcome:
     if total == 0:
         return hall.done(turn, turn.reply("topic.none_open", propose, back))
     pages = -(-total // PAGE)
-    number = min(max(int(page), 0), pages - 1)
+    number = min(whole(page, low=0), pages - 1)
     found = await topics.open_topics(turn.session, now=turn.now, limit=PAGE, offset=number * PAGE)
     counts = await topics.participant_counts(turn.session, [t.id for t in found])
     lines = [turn.t("topic.list_title", page=number + 1, pages=pages)]
@@ -56,7 +57,7 @@ async def show_list(turn: Turn, page: str = "0") -> Outcome:
 async def view(turn: Turn, topic_id: str) -> Outcome:
     """One topic: background, scope, closing, participants, the resident's own vote, and
     what they can do (vote, write or read opinions, vote on statements)."""
-    topic = await hall.load(turn, int(topic_id))
+    topic = await hall.load(turn, whole(topic_id))
     if topic is None:
         return hall.gone(turn)
     if not hall.running(topic, turn.now):
@@ -93,8 +94,8 @@ async def view(turn: Turn, topic_id: str) -> Outcome:
 
 async def pick(turn: Turn, topic_id: str, option: str) -> Outcome:
     """An option button: asks the resident to confirm their vote."""
-    topic = await hall.load(turn, int(topic_id))
-    if topic is None or not 0 <= int(option) < len(topic.options):
+    topic = await hall.load(turn, whole(topic_id))
+    if topic is None or not whole(option, low=0) < len(topic.options):
         return hall.gone(turn)
     refused = await hall.gate(turn, topic, then=f"topic:pick:{topic.id}:{option}")
     if refused is not None:
@@ -106,7 +107,7 @@ async def pick(turn: Turn, topic_id: str, option: str) -> Outcome:
             "topic.confirm_vote",
             confirm,
             hall.view_button(turn, topic.id),
-            option=topic.options[int(option)],
+            option=topic.options[whole(option, low=0)],
             title=topic.title,
         ),
     )
@@ -114,8 +115,8 @@ async def pick(turn: Turn, topic_id: str, option: str) -> Outcome:
 
 async def cast(turn: Turn, topic_id: str, option: str) -> Outcome:
     """`Confirm my vote`: records it (replacing an earlier one) and says so."""
-    topic = await hall.load(turn, int(topic_id))
-    if topic is None or not 0 <= int(option) < len(topic.options):
+    topic = await hall.load(turn, whole(topic_id))
+    if topic is None or not whole(option, low=0) < len(topic.options):
         return hall.gone(turn)
     refused = await hall.gate(turn, topic, then=f"topic:cast:{topic.id}:{option}")
     if refused is not None:
@@ -124,13 +125,13 @@ async def cast(turn: Turn, topic_id: str, option: str) -> Outcome:
         turn.session,
         topic_id=topic.id,
         resident_id=turn.resident.id,
-        option=int(option),
+        option=whole(option, low=0),
         now=turn.now,
     )
-    chosen = topic.options[int(option)]
+    chosen = topic.options[whole(option, low=0)]
     closes = hall.local(turn.services, topic.closes_at)
     back = hall.view_button(turn, topic.id)
-    if before is None or before == int(option):
+    if before is None or before == whole(option, low=0):
         return hall.done(turn, turn.reply("topic.voted", back, option=chosen, closes=closes))
     earlier = topic.options[before] if before < len(topic.options) else "-"
     return hall.done(
@@ -170,7 +171,7 @@ async def run(turn: Turn, action: str) -> Outcome:
         return hall.gone(turn)
     try:
         return await found[0](turn, *arguments)
-    except ValueError:  # a number that is not one: a forged or garbled button
+    except ValueError:  # a number that is not one, or no row's (BadNumber): a forged button
         return hall.gone(turn)
 
 

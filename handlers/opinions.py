@@ -6,6 +6,7 @@ from __future__ import annotations
 from handlers import hall
 from handlers.context import Outcome, Turn
 from handlers.hall import NAME, OPINION, PROPOSAL, PROPOSAL_CONFIRM, STATEMENT
+from handlers.ids import whole
 from handlers.types import Button, Reply
 from storage import opinions
 from storage.models import Topic
@@ -21,12 +22,12 @@ STAFF_LANG = "zh"  # staff tools speak Chinese
 
 async def start_opinion(turn: Turn, topic_id: str) -> Outcome:
     """`Write an opinion` on a topic: asks for it, with the length limit."""
-    return await _start(turn, int(topic_id), statement=False)
+    return await _start(turn, whole(topic_id), statement=False)
 
 
 async def start_statement(turn: Turn, topic_id: str) -> Outcome:
     """`Add my statement` to a statement-voting topic."""
-    return await _start(turn, int(topic_id), statement=True)
+    return await _start(turn, whole(topic_id), statement=True)
 
 
 async def _start(turn: Turn, topic_id: int, *, statement: bool) -> Outcome:
@@ -99,7 +100,7 @@ async def submit(turn: Turn, topic: Topic, text: str, *, statement: bool) -> Out
 
 async def read(turn: Turn, topic_id: str, page: str = "0") -> Outcome:
     """The approved opinions on a topic, newest first, a page at a time."""
-    topic = await hall.load(turn, int(topic_id))
+    topic = await hall.load(turn, whole(topic_id))
     if topic is None:
         return hall.gone(turn)
     total = await opinions.count_approved(turn.session, topic_id=topic.id)
@@ -109,7 +110,7 @@ async def read(turn: Turn, topic_id: str, page: str = "0") -> Outcome:
             turn.reply("topic.no_opinions", hall.view_button(turn, topic.id), title=topic.title),
         )
     pages = -(-total // PAGE)
-    number = min(max(int(page), 0), pages - 1)
+    number = min(whole(page, low=0), pages - 1)
     shown = await opinions.approved(
         turn.session, topic_id=topic.id, limit=PAGE, offset=number * PAGE
     )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers import checkin, lifecycle, topic_staff
 from handlers.access import TicketNotFound, read_ticket
 from handlers.context import Services
+from handlers.ids import row_id
 from handlers.phone import mask_phone
 from handlers.types import Button, Reply
 from storage import outbox, tickets
@@ -38,6 +39,7 @@ class Command:
     name: str
     target: str = ""  # a ticket number or id
     rest: str = ""
+    button: bool = False  # pressed, not typed
 
 
 def command_of(text: str, action: str | None) -> Command | None:
@@ -45,7 +47,7 @@ def command_of(text: str, action: str | None) -> Command | None:
     if action and action.startswith("staff:"):
         parts = action.split(":")
         if len(parts) >= 3 and parts[1] in COMMANDS:
-            return Command(parts[1], parts[2], ":".join(parts[3:]))
+            return Command(parts[1], parts[2], ":".join(parts[3:]), button=True)
         return None
     if not text.startswith("/"):
         return None
@@ -62,6 +64,8 @@ async def answer(
 ) -> list[Reply]:
     """Carry out a staff command and say what happened."""
     t = services.texts
+    if command.button and not _names_a_row(command):
+        return [Reply(t.get(LANG, "input.stale_button"))]  # forged, or from another database
     if command.name == "tickets":
         return [await _list(session, services, staff, command.target or None, now)]
     if command.name in topic_staff.COMMANDS:  # the deliberation hall's review queue
@@ -123,9 +127,19 @@ async def _check_in(
     return Reply(t.get(LANG, "staff.done_checkin_off", number=ticket.number))
 
 
+def _names_a_row(command: Command) -> bool:
+    """Whether a button's id (a ticket's, or the number of an O12/P3 review reference) is
+    one a row can have."""
+    if command.name in ("tickets", "topics"):
+        return True
+    number = command.target[1:] if command.name in ("approve", "reject") else command.target
+    return row_id(number) is not None
+
+
 async def _find(session: AsyncSession, target: str) -> Ticket | None:
-    if target.isdigit():
-        return await session.get(Ticket, int(target))
+    if target.isascii() and target.isdigit():
+        found = row_id(target)
+        return await session.get(Ticket, found) if found is not None else None
     return await tickets.get_ticket_by_number(session, target.upper())
 
 

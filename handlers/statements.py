@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from handlers import hall
 from handlers.context import Outcome, Turn
+from handlers.ids import whole
 from storage import opinions
 from storage.models import Opinion, Topic
 
@@ -13,7 +14,7 @@ VALUES = {"a": opinions.AGREE, "d": opinions.DISAGREE, "p": opinions.PASS}
 
 async def start(turn: Turn, topic_id: str) -> Outcome:
     """`Vote on statements`: the first statement this resident has not answered."""
-    topic = await hall.load(turn, int(topic_id))
+    topic = await hall.load(turn, whole(topic_id))
     if topic is None or topic.mode != "statements":
         return hall.gone(turn)
     refused = await hall.gate(turn, topic, then=f"topic:st:{topic.id}")
@@ -26,7 +27,7 @@ async def vote(turn: Turn, opinion_id: str, choice: str) -> Outcome:
     """A 同意 / 不同意 / 跳过 button: records it and shows the next statement."""
     if choice not in VALUES:
         return hall.gone(turn)
-    statement = await turn.session.get(Opinion, int(opinion_id))
+    statement = await turn.session.get(Opinion, whole(opinion_id))
     if statement is None or statement.status != opinions.APPROVED:
         return hall.gone(turn)
     topic = await turn.session.get(Topic, statement.topic_id)

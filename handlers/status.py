@@ -125,7 +125,7 @@ async def survey(turn: Turn) -> Outcome:
 async def rate(turn: Turn) -> Outcome:
     """`rate:N:T-…`: the satisfaction rating; the ticket closes."""
     parts = (turn.msg.action or "").split(":")
-    if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) not in RATINGS:
+    if len(parts) != 3 or parts[1] not in {str(n) for n in RATINGS}:  # not int(): "²" is a digit
         return Outcome.stay(turn.reply("input.stale_button"))
     ticket = await tickets.get_ticket_by_number(turn.session, parts[2])
     if ticket is None or ticket.resident_id != turn.resident.id:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handlers.context import Flow, Outcome, Turn
+from handlers.ids import whole
 from handlers.types import Button, Reply
 from storage import surveys
 from storage.models import Survey, SurveyInvitation, SurveyQuestion
@@ -70,8 +71,8 @@ async def press(turn: Turn) -> Outcome:
     if verb == "later":
         return _leave(turn, turn.reply("poll.later", turn.button("menu.back", "menu:open")))
     try:
-        numbers = [int(part) for part in rest.split(":")]
-    except ValueError:
+        numbers = [whole(part, low=0) for part in rest.split(":")]
+    except ValueError:  # not a number, or beyond any row's id (BadNumber)
         return _leave(turn, turn.reply("input.stale_button"))
     opened = await _open(turn, numbers[0])
     if isinstance(opened, Outcome):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import hall, topic_close
 from handlers.context import Services
+from handlers.ids import row_id
 from handlers.topic_spec import TopicSpec, create_topic_from
 from handlers.types import Reply
 from storage import audit, opinions
@@ -50,10 +51,10 @@ async def queue(session: AsyncSession) -> list[tuple[str, str, str]]:
 
 
 def _parse(ref: str) -> tuple[str, int]:
-    kind, number = ref[:1].upper(), ref[1:]
-    if kind not in ("O", "P") or not number.isdigit():
+    kind, number = ref[:1].upper(), row_id(ref[1:])
+    if kind not in ("O", "P") or number is None:
         raise ReviewError("topic_staff.bad_ref")
-    return kind, int(number)
+    return kind, number
 
 
 async def review(
@@ -152,10 +153,11 @@ async def answer(
         if name == "topics":
             return [_queue_reply(services, await queue(session))]
         if name == "respond":
-            if not target.isdigit():
+            topic_id = row_id(target)
+            if topic_id is None:
                 raise ReviewError("topic_staff.not_found")
             told = await topic_close.respond(
-                session, services, topic_id=int(target), text=rest, now=now
+                session, services, topic_id=topic_id, text=rest, now=now
             )
             return [Reply(t.get(LANG, "topic_staff.responded", count=told))]
         decision = await review(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.access import TicketNotFound
 from handlers.i18n import pick_locale
+from handlers.ids import BadNumber, row_id, whole
 from handlers.lifecycle import TicketActionError
 from storage import api_tokens
 from storage.models import Staff
@@ -30,7 +31,6 @@ MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_OFFSET = 1_000_000
 MIN_YEAR, MAX_YEAR = 2000, 2999  # dates outside cannot be ours (and overflow near 1 and 9999)
-MAX_ID = 2**31 - 1  # ids beyond a 32-bit integer do not exist (and would overflow the column)
 BEARER = re.compile(r"^Bearer +(\S+)$", re.IGNORECASE)
 RUNTIME: web.AppKey[Runtime] = web.AppKey("api_runtime")
 
@@ -124,6 +124,13 @@ def endpoint(handler: Endpoint) -> Handler:
     return wrapped
 
 
+def require_role(call: Call, roles: frozenset[str]) -> None:
+    """403 unless the token's staff member has one of `roles` — the dashboard's rule for the
+    same pages, so a token never reads more than its owner could on the dashboard."""
+    if call.staff.role not in roles:
+        raise ApiError(403, f"the {call.staff.role} role may not read this")
+
+
 def _bearer(request: web.Request) -> str | None:
     found = BEARER.match(request.headers.get("Authorization", "").strip())
     return found[1] if found else None
@@ -173,11 +180,11 @@ def _encodable(value: str) -> bool:
 
 
 def path_id(request: web.Request, name: str) -> int:
-    """A numeric id from the path (404 when it cannot be an id)."""
-    raw = request.match_info[name]
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+    """A numeric id from the path (404 when no row can have it)."""
+    found = row_id(request.match_info[name])
+    if found is None:
         raise ApiError(404, f"no such {name.removesuffix('_id')}")
-    return int(raw)
+    return found
 
 
 def page(request: web.Request) -> tuple[int, int]:
@@ -192,9 +199,10 @@ def int_param(request: web.Request, name: str, *, low: int, high: int) -> int | 
     raw = request.query.get(name)
     if raw is None:
         return None
-    if not re.fullmatch(r"-?\d{1,12}", raw) or not low <= int(raw) <= high:
-        raise ApiError(400, f"{name} must be an integer from {low} to {high}")
-    return int(raw)
+    try:
+        return whole(raw, low=low, high=high)
+    except BadNumber:
+        raise ApiError(400, f"{name} must be an integer from {low} to {high}") from None
 
 
 def choice_param(request: web.Request, name: str, choices: tuple[str, ...]) -> str | None:

@@ -1,5 +1,6 @@
 """REST API for the deliberation hall's topics (counts, turnout, result) and surveys (response
-rate and tallies; free-text answers are counted, never listed)."""
+rate and tallies; free-text answers are counted, never listed) — for admins and staff only, as
+on the dashboard (grid workers and counsellors get 403)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,18 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.api.base import ApiError, Call, choice_param, endpoint, iso, ok, page, path_id
+from bot.api.base import (
+    ApiError,
+    Call,
+    choice_param,
+    endpoint,
+    iso,
+    ok,
+    page,
+    path_id,
+    require_role,
+)
+from bot.dashboard.core import OFFICE
 from handlers import topic_close
 from storage import survey_results, surveys, topics
 from storage.models import Survey, SurveyResponse, Topic, Vote
@@ -45,6 +57,7 @@ def _topic_json(topic: Topic, now: datetime) -> dict[str, Any]:
 @endpoint
 async def list_topics(call: Call) -> web.Response:
     """Topics, newest first, with their vote counts and participants."""
+    require_role(call, OFFICE)
     limit, offset = page(call.request)
     wanted = choice_param(call.request, "status", PHASES)
     where = []
@@ -87,6 +100,7 @@ async def list_topics(call: Call) -> web.Response:
 @endpoint
 async def get_topic(call: Call) -> web.Response:
     """One topic with its votes, participants, eligible residents, turnout and result."""
+    require_role(call, OFFICE)
     topic = await call.session.get(Topic, path_id(call.request, "topic_id"))
     if topic is None:
         raise ApiError(404, "no such topic")
@@ -122,6 +136,7 @@ def _survey_json(survey: Survey, completed: int) -> dict[str, Any]:
 @endpoint
 async def list_surveys(call: Call) -> web.Response:
     """Surveys, newest first, with their response rates."""
+    require_role(call, OFFICE)
     limit, offset = page(call.request)
     state = choice_param(call.request, "state", (surveys.SCHEDULED, surveys.OPEN, surveys.CLOSED))
     where = [Survey.state == state] if state else []
@@ -146,6 +161,7 @@ async def list_surveys(call: Call) -> web.Response:
 @endpoint
 async def get_survey(call: Call) -> web.Response:
     """One survey with its response rate and how each question was answered."""
+    require_role(call, OFFICE)
     try:
         found = await survey_results.results(call.session, path_id(call.request, "survey_id"))
     except LookupError:

@@ -26,6 +26,7 @@ from bot.api.base import (
 )
 from handlers import lifecycle
 from handlers.access import SENSITIVE_KINDS, read_ticket, visible_to
+from handlers.ids import MAX_ID
 from handlers.phone import mask_phone
 from storage import tickets as ticket_store
 from storage.models import Ticket, TicketEvent
@@ -110,7 +111,7 @@ async def list_tickets(call: Call) -> web.Response:
         where.append(Ticket.category == category)
     if (grid := str_param(request, "grid")) is not None:
         where.append(Ticket.grid == grid)
-    if (assignee := int_param(request, "assignee_id", low=1, high=2**31 - 1)) is not None:
+    if (assignee := int_param(request, "assignee_id", low=1, high=MAX_ID)) is not None:
         where.append(Ticket.assignee_id == assignee)
     if bool_param(request, "overdue"):
         where.append(Ticket.status.in_(ticket_store.OPEN_STATUSES))

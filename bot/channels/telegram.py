@@ -118,8 +118,15 @@ class TelegramChannel:
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             return web.Response(status=403)
         try:
-            update = Update.de_json(await request.json(), self.app.bot)
-        except (ValueError, TypeError, KeyError):
+            data = await request.json()
+            # Telegram sends an object with an integer update_id; anything else ([], null, a
+            # string) is not an update, and PTB would fail on it with an AttributeError.
+            if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+                return web.Response(status=400)
+            update = Update.de_json(data, self.app.bot)
+        # ValueError: not JSON, or an integer of thousands of digits; RecursionError: nested
+        # thousands deep; the rest: PTB refusing fields of the wrong type or range.
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError):
             return web.Response(status=400)
         await self.app.process_update(update)
         return web.Response(text="ok")

@@ -91,7 +91,9 @@ async def chat(request: web.Request) -> web.Response:
         body = await request.json()
     except web.HTTPRequestEntityTooLarge:
         return _error(runtime, locale, "web.too_large", status=413)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    # ValueError: broken JSON or text (JSONDecodeError, UnicodeDecodeError) and integers of
+    # thousands of digits; RecursionError: arrays or objects nested thousands deep.
+    except (ValueError, RecursionError):
         return _error(runtime, locale, "web.bad_json", status=400)
     incoming = _incoming(body, _resident_id(request) or _new_resident_id(), locale)
     if incoming is None:
@@ -113,13 +115,18 @@ async def chat(request: web.Request) -> web.Response:
 
 
 def _incoming(body: Any, resident_id: str, locale: str) -> Incoming | None:
+    """The update in a chat request's body: an object whose `text` and `action` are strings
+    when given (an action at most MAX_ACTION_BYTES); None for any other shape."""
     if not isinstance(body, dict):
         return None
     text, action, update_id = body.get("text"), body.get("action"), body.get("id")
     if text is not None and not isinstance(text, str):
         return None
     if action is not None and (
-        not isinstance(action, str) or len(action.encode()) > MAX_ACTION_BYTES
+        not isinstance(action, str)
+        # surrogatepass: a lone surrogate (JSON "\ud800") is counted, not a crash; the engine
+        # drops it before storing
+        or len(action.encode("utf-8", "surrogatepass")) > MAX_ACTION_BYTES
     ):
         return None
     if text is None and action is None:

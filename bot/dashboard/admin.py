@@ -18,8 +18,9 @@ from bot.dashboard.core import (
     Signed,
     error,
     form,
-    int_or_none,
+    form_number,
     page,
+    path_id,
     redirect,
     render,
     url,
@@ -29,6 +30,7 @@ from storage import staff as staff_store
 from storage.models import Staff
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+MAX_TELEGRAM_ID = 2**63 - 1  # a user's id is positive and fits the BIGINT column
 
 
 def _checked(request: web.Request, values: dict[str, str]) -> tuple[dict[str, Any], str | None]:
@@ -41,12 +43,13 @@ def _checked(request: web.Request, values: dict[str, str]) -> tuple[dict[str, An
         return {}, "admin.grid_needed"
     if grid is not None and request.app[RUNTIME].services.grids.get(grid) is None:
         return {}, "admin.grid_needed"
-    if telegram and int_or_none(telegram) is None:
+    telegram_id = form_number(telegram, high=MAX_TELEGRAM_ID)
+    if telegram and telegram_id is None:
         return {}, "admin.bad_telegram"
     fields = {
         "role": role,
         "grid": grid,
-        "telegram_id": int_or_none(telegram),
+        "telegram_id": telegram_id,
         "display_name": values.get("display_name", "")[:128] or None,
     }
     return fields, None
@@ -100,15 +103,11 @@ async def create_staff(request: web.Request, signed: Signed) -> web.StreamRespon
     return render(request, signed, "one_time.html", username=username, password=password)
 
 
-async def _load(request: web.Request) -> int:
-    return int_or_none(request.match_info["staff_id"]) or 0
-
-
 @page(roles=ADMIN)
 async def staff_page(request: web.Request, signed: Signed) -> web.StreamResponse:
     """One account: its role, grid and Telegram id, and the buttons to reset or disable it."""
     async with request.app[RUNTIME].sessions() as session:
-        person = await session.get(Staff, await _load(request))
+        person = await session.get(Staff, path_id(request, "staff_id"))
     if person is None:
         return error(request, signed, "admin.not_found", status=404)
     return render(
@@ -120,7 +119,7 @@ async def staff_page(request: web.Request, signed: Signed) -> web.StreamResponse
 @page(roles=ADMIN)
 async def update_staff(request: web.Request, signed: Signed) -> web.StreamResponse:
     """Change an account's role, grid, Telegram id or display name."""
-    staff_id = await _load(request)
+    staff_id = path_id(request, "staff_id")
     values = {k: v.strip() for k, v in (await form(request)).items() if isinstance(v, str)}
     fields, problem = _checked(request, values)
     if problem is not None:
@@ -144,7 +143,7 @@ async def update_staff(request: web.Request, signed: Signed) -> web.StreamRespon
 @page(roles=ADMIN)
 async def reset_password(request: web.Request, signed: Signed) -> web.StreamResponse:
     """A new one-time password for an account; its sessions end."""
-    staff_id = await _load(request)
+    staff_id = path_id(request, "staff_id")
     password = passwords.one_time_password()
     hashed = await asyncio.to_thread(passwords.hash_password, password)
     async with request.app[RUNTIME].sessions.begin() as session:
@@ -161,7 +160,7 @@ async def reset_password(request: web.Request, signed: Signed) -> web.StreamResp
 @page(roles=ADMIN)
 async def set_active(request: web.Request, signed: Signed) -> web.StreamResponse:
     """Disable an account (its sessions end at once) or enable it again."""
-    staff_id = await _load(request)
+    staff_id = path_id(request, "staff_id")
     active = (await form(request)).get("active") == "1"
     if staff_id == signed.staff.id:
         return redirect(url(f"/admin/staff/{staff_id}") + "?problem=admin.not_yourself")

@@ -1,5 +1,6 @@
 """What every dashboard page shares: the signed-in staff member, the session check (idle and
-absolute expiry), CSRF, role gates, the staff catalogue and rendering."""
+absolute expiry), CSRF, role gates, checked ids and page numbers, the staff catalogue and
+rendering."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from handlers.i18n import CATALOGUE_DIR, DEFAULT_LOCALE, LOCALES, Texts
+from handlers.ids import MAX_ID, BadNumber, whole
 from knowledge.grids import Grid
 from storage import staff_sessions
 from storage.models import Staff
@@ -33,11 +35,23 @@ TEMPLATES = Path(__file__).with_name("templates")
 EVERYONE = frozenset({"admin", "staff", "counselor", "grid"})
 OFFICE = frozenset({"admin", "staff"})  # hall, surveys, notices, knowledge, statistics
 ADMIN = frozenset({"admin"})
+MAX_PAGE = 10_000  # of any list: further pages cannot exist (and would overflow an offset)
+MIN_YEAR, MAX_YEAR = 2000, 2999  # dates outside cannot be ours (and overflow near 1 and 9999)
+REFUSED = {400: "common.bad_request", 404: "common.not_found"}
 
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("dashboard_runtime")
 TEXTS: web.AppKey[Texts] = web.AppKey("dashboard_texts", Texts)
 PHOTOS: web.AppKey[dict[str, PhotoSource]] = web.AppKey("dashboard_photos")  # by channel
+
+
+class Refused(Exception):
+    """A URL, query or form value no page can answer: 400 when it is malformed, 404 when it
+    names nothing that can exist (an id beyond the database's range, a page beyond any list)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +136,11 @@ def page(
                 raise web.HTTPSeeOther(url("/password"))
             if signed.staff.role not in roles:
                 return error(request, signed, "auth.forbidden", status=403)
-            return await handler(request, signed)
+            try:
+                await _storable(request)
+                return await handler(request, signed)
+            except Refused as refused:
+                return error(request, signed, REFUSED[refused.status], status=refused.status)
 
         run.__doc__ = handler.__doc__
         return run
@@ -193,16 +211,77 @@ def error(request: web.Request, signed: Signed | None, key: str, *, status: int)
 
 
 def redirect(location: str) -> web.Response:
-    """A 303 to another dashboard page (after a POST, so a reload does not repeat it)."""
-    return web.Response(status=303, headers={"Location": location})
+    """A 303 to another dashboard page (after a POST, so a reload does not repeat it). Only
+    a path of this site in printable ASCII without blanks: anything else — another site
+    (`//x`, `/\\x`), a CR or LF that would split the header — goes to the start page."""
+    safe = (
+        location.startswith("/staff")
+        and location.isascii()
+        and location.isprintable()
+        and " " not in location
+        and "//" not in location
+        and "\\" not in location
+    )
+    return web.Response(status=303, headers={"Location": location if safe else url("/")})
 
 
-def int_or_none(value: Any) -> int | None:
-    """A form or query value as an int, or None."""
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
+def number(value: Any, *, low: int = 1, high: int = MAX_ID) -> int | None:
+    """A whole-number path, query or form value from `low` to `high` (by default a row id);
+    None when absent or blank. Refused(400) when it is not a number, Refused(404) when it is
+    outside the range: no row or page can have it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if not isinstance(value, str):
+        raise Refused(400)  # an uploaded file where a number belongs
+    try:
+        return whole(value, low=low, high=high)
+    except BadNumber as exc:
+        raise Refused(400 if exc.malformed else 404) from None
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The id in the URL (404 when no row can have it)."""
+    found = number(request.match_info[name])
+    if found is None:
+        raise Refused(404)
+    return found
+
+
+def page_number(request: web.Request) -> int:
+    """The `?page=` of a list: 1 by default, 400 when malformed, 404 beyond MAX_PAGE."""
+    return number(request.query.get("page"), high=MAX_PAGE) or 1
+
+
+def form_number(value: Any, *, low: int = 1, high: int = MAX_ID) -> int | None:
+    """A form value as a whole number from `low` to `high` (by default a row id: an assignee,
+    a Telegram id), or None — for forms whose own message says what is wrong."""
+    try:
+        return number(value, low=low, high=high)
+    except Refused:
+        return None
+
+
+def day(value: str | None) -> date | None:
+    """A YYYY-MM-DD query value; None when absent or blank, 400 when it is no date of ours."""
+    if not value or not value.strip():
+        return None
+    try:
+        found = date.fromisoformat(value.strip())
+    except ValueError:
+        raise Refused(400) from None
+    if not MIN_YEAR <= found.year <= MAX_YEAR:
+        raise Refused(400)
+    return found
+
+
+async def _storable(request: web.Request) -> None:
+    """Refuse (400) a query or form value no database can store or search for: a NUL
+    character (PostgreSQL refuses it) — only a hostile or broken client sends one."""
+    values = [*request.query.values(), *request.query.keys()]
+    if request.method == "POST":
+        values += [v for v in (await form(request)).values() if isinstance(v, str)]
+    if any("\x00" in value for value in values):
+        raise Refused(400)
 
 
 def load_texts() -> Texts:

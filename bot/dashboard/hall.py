@@ -14,8 +14,8 @@ from bot.dashboard.core import (
     Signed,
     error,
     form,
-    int_or_none,
     page,
+    path_id,
     redirect,
     render,
     url,
@@ -111,7 +111,7 @@ async def topic_page(request: web.Request, signed: Signed) -> web.StreamResponse
     """One topic: the figures so far (or the stored result), opinions and responses."""
     runtime = request.app[RUNTIME]
     async with runtime.sessions() as session:
-        topic = await session.get(Topic, int_or_none(request.match_info["topic_id"]) or 0)
+        topic = await session.get(Topic, path_id(request, "topic_id"))
         if topic is None:
             return error(request, signed, "hall.not_found", status=404)
         figures = topic.result if topic.result else await topic_close.tally(session, topic)
@@ -127,7 +127,7 @@ async def topic_page(request: web.Request, signed: Signed) -> web.StreamResponse
 @page(roles=OFFICE)
 async def respond(request: web.Request, signed: Signed) -> web.StreamResponse:
     """Staff's official response to a topic, told to everyone who took part."""
-    topic_id = int_or_none(request.match_info["topic_id"]) or 0
+    topic_id = path_id(request, "topic_id")
     text = str((await form(request)).get("text", "")).strip()[:2000]
     runtime = request.app[RUNTIME]
     try:

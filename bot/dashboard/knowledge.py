@@ -10,7 +10,7 @@ from bot.dashboard.core import (
     RUNTIME,
     Signed,
     form,
-    int_or_none,
+    form_number,
     page,
     redirect,
     render,
@@ -39,7 +39,7 @@ async def knowledge(request: web.Request, signed: Signed) -> web.StreamResponse:
 async def questions_handled(request: web.Request, signed: Signed) -> web.StreamResponse:
     """Mark the ticked questions handled."""
     data = await form(request)
-    ids = [i for i in (int_or_none(v) for v in data.getall("question", [])) if i is not None]
+    ids = [i for i in (form_number(v) for v in data.getall("question", [])) if i is not None]
     async with request.app[RUNTIME].sessions.begin() as session:
         count = await faq.mark_handled(session, question_ids=ids)
         audit.record(

@@ -8,14 +8,16 @@ from datetime import datetime
 from aiohttp import web
 
 from bot.dashboard.core import (
+    MAX_YEAR,
+    MIN_YEAR,
     OFFICE,
     RUNTIME,
     TEXTS,
     Signed,
     error,
     form,
-    int_or_none,
     page,
+    path_id,
     redirect,
     render,
     url,
@@ -80,9 +82,7 @@ async def survey_page(request: web.Request, signed: Signed) -> web.StreamRespons
     """One survey's response rate and answers (texts shown as written, escaped)."""
     async with request.app[RUNTIME].sessions() as session:
         try:
-            results = await survey_results.results(
-                session, int_or_none(request.match_info["survey_id"]) or 0
-            )
+            results = await survey_results.results(session, path_id(request, "survey_id"))
         except LookupError:
             return error(request, signed, "notices.not_found", status=404)
     return render(request, signed, "survey.html", results=results)
@@ -120,6 +120,8 @@ async def create_notice(request: web.Request, signed: Signed) -> web.StreamRespo
             )
         except ValueError:
             return await _notices(request, signed, values=values, problem="notices.bad_time")
+        if not MIN_YEAR <= send_at.year <= MAX_YEAR:  # year 1 would not even convert to UTC
+            return await _notices(request, signed, values=values, problem="notices.bad_time")
     try:
         async with runtime.sessions.begin() as session:
             notice = await broadcasts.create(
@@ -140,7 +142,7 @@ async def create_notice(request: web.Request, signed: Signed) -> web.StreamRespo
 @page(roles=OFFICE)
 async def cancel_notice(request: web.Request, signed: Signed) -> web.StreamResponse:
     """Stop a notice: what has not gone out yet never will."""
-    notice_id = int_or_none(request.match_info["notice_id"]) or 0
+    notice_id = path_id(request, "notice_id")
     async with request.app[RUNTIME].sessions.begin() as session:
         notice = await session.get(Broadcast, notice_id)
         if notice is None:

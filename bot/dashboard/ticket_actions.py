@@ -7,7 +7,17 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dashboard.core import RUNTIME, Signed, error, form, int_or_none, page, redirect, url
+from bot.dashboard.core import (
+    RUNTIME,
+    Signed,
+    error,
+    form,
+    form_number,
+    page,
+    path_id,
+    redirect,
+    url,
+)
 from bot.dashboard.tickets import show
 from handlers import lifecycle
 from handlers.access import TicketNotFound, read_ticket
@@ -22,8 +32,8 @@ MAX_TEXT = 4000  # a Telegram message holds 4096 characters
 async def _merge_target(session: AsyncSession, value: str) -> int:
     value = value.strip().upper()
     found = await tickets.get_ticket_by_number(session, value)
-    if found is None and value.isdigit():
-        found = await session.get(Ticket, int(value))
+    if found is None and (ticket_id := form_number(value)) is not None:
+        found = await session.get(Ticket, ticket_id)
     if found is None:
         raise lifecycle.TicketActionError("staff.not_found")
     return found.id
@@ -38,7 +48,8 @@ async def _act(
     if action == "claim":
         await lifecycle.claim(session, services, staff=me, ticket_id=ticket_id, now=now)
     elif action == "assign":
-        assignee = await session.get(Staff, int_or_none(data.get("assignee")) or 0)
+        chosen = form_number(data.get("assignee"))
+        assignee = await session.get(Staff, chosen) if chosen is not None else None
         if assignee is None or not assignee.active:
             raise lifecycle.TicketActionError("staff.assignee_cannot_see")
         await lifecycle.assign(
@@ -54,7 +65,7 @@ async def _act(
             reason=data.get("reason", "")[:MAX_TEXT], now=now,
         )  # fmt: skip
     elif action == "extend":
-        days = int_or_none(data.get("days")) or 0
+        days = form_number(data.get("days")) or 0
         await lifecycle.extend(
             session, services, staff=me, ticket_id=ticket_id, working_days=min(days, 60),
             reason=data.get("reason", "")[:MAX_TEXT], now=now,
@@ -74,7 +85,7 @@ async def _act(
 async def act(request: web.Request, signed: Signed) -> web.StreamResponse:
     """Carry out one action on a ticket and come back to its page."""
     action = request.match_info["action"]
-    ticket_id = int_or_none(request.match_info["ticket_id"]) or 0
+    ticket_id = path_id(request, "ticket_id")
     if action not in ACTIONS:
         return error(request, signed, "tickets.not_found", status=404)
     data = {k: v for k, v in (await form(request)).items() if isinstance(v, str)}
@@ -92,7 +103,7 @@ async def act(request: web.Request, signed: Signed) -> web.StreamResponse:
 @page()
 async def reveal(request: web.Request, signed: Signed) -> web.StreamResponse:
     """Show the resident's full phone number once; the reveal is in the audit log."""
-    ticket_id = int_or_none(request.match_info["ticket_id"]) or 0
+    ticket_id = path_id(request, "ticket_id")
     async with request.app[RUNTIME].sessions.begin() as session:
         try:
             ticket = await read_ticket(

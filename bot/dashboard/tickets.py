@@ -9,7 +9,17 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dashboard.core import PHOTOS, RUNTIME, Signed, error, int_or_none, page, render
+from bot.dashboard.core import (
+    PHOTOS,
+    RUNTIME,
+    Signed,
+    error,
+    number,
+    page,
+    page_number,
+    path_id,
+    render,
+)
 from bot.dashboard.photos import PhotoUnavailable, content_type
 from handlers import lifecycle
 from handlers.access import TicketNotFound, can_read, read_ticket, visible_to
@@ -26,11 +36,12 @@ STATUSES = ("new", "assigned", "in_progress", "returned", "resolved", "closed", 
 
 def _filters(query: Any, me: Staff, signed: Signed) -> Filters:
     assignee = query.get("assignee", "")
+    assignee_id = me.id if assignee == "me" else None if assignee == "none" else number(assignee)
     return Filters(
         status=query.get("status") if query.get("status") in STATUSES else None,
         category=query.get("category") or None,
         grid=query.get("grid") or None,
-        assignee_id=me.id if assignee == "me" else int_or_none(assignee),
+        assignee_id=assignee_id,
         unassigned=assignee == "none",
         overdue_at=signed.now if query.get("overdue") == "1" else None,
         text=(query.get("q") or "")[:100] or None,
@@ -42,11 +53,11 @@ async def ticket_list(request: web.Request, signed: Signed) -> web.StreamRespons
     """Tickets this staff member may see, filtered and paged."""
     query = request.query
     filters = _filters(query, signed.staff, signed)
-    number = max(1, int_or_none(query.get("page")) or 1)
+    shown = page_number(request)
     async with request.app[RUNTIME].sessions() as session:
         found, total = await ticket_search.search(
             session, allowed=visible_to(signed.staff), filters=filters,
-            limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE, offset=(shown - 1) * PAGE_SIZE,
         )  # fmt: skip
         people = await staff_store.list_staff(session)
     names = {s.id: s.display_name for s in people}
@@ -54,7 +65,7 @@ async def ticket_list(request: web.Request, signed: Signed) -> web.StreamRespons
     keep = {k: v for k, v in query.items() if k != "page" and v}
     return render(
         request, signed, "tickets.html",
-        tickets=found, total=total, cap=ticket_search.COUNT_CAP, page=number, pages=pages,
+        tickets=found, total=total, cap=ticket_search.COUNT_CAP, page=shown, pages=pages,
         query=keep, names=names,
         statuses=STATUSES, people=people, now=signed.now,
         categories=request.app[RUNTIME].services.categories,
@@ -92,7 +103,7 @@ async def show(
     request: web.Request, signed: Signed, *, revealed: bool = False, problem: str | None = None
 ) -> web.Response:
     """Render one ticket (after an action, with what went wrong if it did)."""
-    ticket_id = int_or_none(request.match_info["ticket_id"]) or 0
+    ticket_id = path_id(request, "ticket_id")
     async with request.app[RUNTIME].sessions.begin() as session:
         try:
             ticket = await read_ticket(
@@ -116,8 +127,8 @@ async def ticket_page(request: web.Request, signed: Signed) -> web.StreamRespons
 @page()
 async def photo(request: web.Request, signed: Signed) -> web.StreamResponse:
     """One of the ticket's photos, fetched through its channel and passed on by this app."""
-    ticket_id = int_or_none(request.match_info["ticket_id"]) or 0
-    index = int_or_none(request.match_info["index"])
+    ticket_id = path_id(request, "ticket_id")
+    index = number(request.match_info["index"], low=0)
     async with request.app[RUNTIME].sessions.begin() as session:
         try:
             ticket = await read_ticket(

@@ -4,6 +4,7 @@ the dashboard's role and object checks, errors, Open311 privacy and the OpenAPI 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from bot import api
 from bot.app import Runtime, create_web_app
-from storage import api_tokens, staff, tickets
+from storage import api_tokens, staff, surveys, tickets, topics
 from storage.models import ApiToken, AuditLog, Outbox, Resident, Staff, Ticket
 from tests.chat import ResidentChat, report_problem
 
@@ -186,6 +187,46 @@ async def test_roles_and_objects_are_checked_like_the_dashboard(
     everywhere = await _json(await client.get("/api/v1/stats", headers=_auth(desk)))
     assert everywhere["grid"] is None and everywhere["tickets"]["total"]["received"] == 1
     assert everywhere["care"]["crisis_alerts"] == 1  # a total, for every role
+
+
+async def test_topics_and_surveys_are_for_the_office_as_on_the_dashboard(
+    client: Client, runtime: Runtime
+) -> None:
+    """The dashboard shows the hall and surveys to admins and staff only (its OFFICE roles);
+    a grid worker's or a counsellor's token gets the same refusal from the API."""
+    now = runtime.clock()
+    async with runtime.sessions.begin() as session:
+        topic = await topics.create_topic(
+            session, title="加装电梯", body="", options=["同意", "反对"], mode="vote",
+            scope="all", rule="majority", opens_at=now, closes_at=now + timedelta(days=5),
+            now=now,
+        )  # fmt: skip
+        spec = surveys.SurveySpec(
+            title="满意度", title_en=None, intro="", intro_en=None, anonymous=True,
+            audience="all", send_at=now, closes_at=None, remind_after_days=None,
+            questions=(surveys.QuestionSpec(kind="rating", text="打分"),),
+        )  # fmt: skip
+        survey = await surveys.create(session, spec, now=now)
+        topic_id, survey_id = topic.id, survey.id
+    paths = ("/api/v1/topics", f"/api/v1/topics/{topic_id}", "/api/v1/surveys",
+             f"/api/v1/surveys/{survey_id}", "/api/v1/topics/99999999999999999999")  # fmt: skip
+    grid = await _token(runtime, "zhao", "grid", grid="hx-1")
+    counselor = await _token(runtime, "xin", "counselor")
+    for token in (grid, counselor):
+        for path in paths:
+            refused = await _json(await client.get(path, headers=_auth(token)), 403)
+            assert refused == {"error": refused["error"]} and "may not" in refused["error"]
+    desk = _auth(await _token(runtime, "desk", "staff"))
+    listed = await _json(await client.get("/api/v1/topics", headers=desk))
+    assert [item["id"] for item in listed["items"]] == [topic_id]
+    assert (await _json(await client.get(f"/api/v1/topics/{topic_id}", headers=desk)))["id"]
+    listed = await _json(await client.get("/api/v1/surveys", headers=desk))
+    assert [item["id"] for item in listed["items"]] == [survey_id]
+    assert (await _json(await client.get(f"/api/v1/surveys/{survey_id}", headers=desk)))["id"]
+    await _json(await client.get("/api/v1/topics/99999999999999999999", headers=desk), 404)
+    document = api.create(runtime)[api.DOCUMENT]
+    for path in ("/topics", "/topics/{topic_id}", "/surveys", "/surveys/{survey_id}"):
+        assert "403" in document["paths"][path]["get"]["responses"], path
 
 
 async def test_bad_requests_get_json_errors(client: Client, runtime: Runtime) -> None:

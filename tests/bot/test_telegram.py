@@ -4,6 +4,7 @@ fake Bot API server, in polling and in webhook mode."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -402,3 +403,43 @@ async def _eventually(query: Callable[[], Awaitable[Any]], expected: Any) -> Non
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"never became {expected!r}")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[]", b"null", b'"update"', b"5", b"{}", b'{"update_id": "1"}', b'{"update_id": true}',
+     b'{"update_id": 1, "message": "hi"}', b'{"update_id": 1, "message": []}',
+     b'{"update_id": 1, "callback_query": {"id": 5}}', b"[" * 10_000 + b"]" * 10_000,
+     b'{"update_id": 1' + b"0" * 5000 + b"}", b"{", b"\xff"],
+)  # fmt: skip
+async def test_a_webhook_body_that_is_no_update_is_refused(
+    hook: tuple[Runtime, TelegramChannel, Client], body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Checked after the secret: a stranger learns nothing; Telegram gets a 400, not a 500."""
+    _, channel, client = hook
+    json_type = {"Content-Type": "application/json"}
+    stranger = await client.post(channel.path, data=body, headers=json_type)
+    assert stranger.status == 403
+    refused = await client.post(
+        channel.path, data=body, headers={**json_type, SECRET_HEADER: "s3cret-token"}
+    )
+    assert refused.status == 400
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_staff_button_with_an_impossible_id_says_it_has_expired(
+    bot: Bot, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = bot.runtime
+    async with runtime.sessions.begin() as session:
+        await staff.create_staff(
+            session, username="zhang", role="staff", password_hash=None, now=runtime.clock(),
+            telegram_id=STAFF_USER,
+        )  # fmt: skip
+    stale = runtime.services.texts.get("zh", "input.stale_button")
+    for number in ("99999999999999999999999", str(2**63), str(2**31)):
+        before = len(fake.sent(STAFF_CHAT))
+        await bot.push(fake.press_update(STAFF_USER, f"staff:claim:{number}", chat_id=STAFF_CHAT))
+        await fake.wait_for(lambda seen=before: len(fake.sent(STAFF_CHAT)) > seen)
+        assert fake.texts(STAFF_CHAT)[-1] == stale
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
