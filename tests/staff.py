@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from aiohttp import ClientSession, DummyCookieJar, web
 from aiohttp.test_utils import TestClient
 
 from bot import passwords
@@ -61,6 +65,60 @@ async def login(client: Client, username: str, password: str = PASSWORD) -> Any:
         data={"username": username, "password": password, "csrf_token": token},
         allow_redirects=False,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the login form answered one guess: the status and the cookies it set."""
+
+    status: int
+    set_cookies: tuple[str, ...]
+
+    def cookie(self, name: str) -> str:
+        """The Set-Cookie header of cookie `name`."""
+        found = [c for c in self.set_cookies if c.startswith(name + "=")]
+        assert found, self.set_cookies
+        return found[0]
+
+
+async def guesses(
+    client: Client,
+    tries: Sequence[tuple[str, str]],
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> list[Answer]:
+    """Post the login form once per (username, password), all at the same time, as a script
+    would: from a browser of its own that keeps no cookies, one form token for every guess;
+    `headers` go with every request (what the reverse proxy adds)."""
+    sent = dict(headers or {})
+    async with ClientSession(cookie_jar=DummyCookieJar()) as browser:
+        async with browser.get(client.make_url("/staff/login"), headers=sent) as page:
+            token = csrf(await page.text())
+            form_cookie = page.cookies["linli_staff_login"].value
+
+        async def guess(username: str, password: str) -> Answer:
+            async with browser.post(
+                client.make_url("/staff/login"),
+                data={"username": username, "password": password, "csrf_token": token},
+                headers={**sent, "Cookie": f"linli_staff_login={form_cookie}"},
+                allow_redirects=False,
+            ) as response:
+                return Answer(response.status, tuple(response.headers.getall("Set-Cookie", ())))
+
+        return list(await asyncio.gather(*(guess(u, p) for u, p in tries)))
+
+
+def straight_from(peer: str, app: web.Application) -> web.Application:
+    """`app` as if every request came straight from `peer`, not through the reverse proxy on
+    this machine (the test client itself always connects from 127.0.0.1)."""
+
+    @web.middleware
+    async def from_peer(request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request.clone(remote=peer))
+        return response
+
+    app.middlewares.insert(0, from_peer)
+    return app
 
 
 async def signed_in(client: Client, username: str) -> str:

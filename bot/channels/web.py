@@ -13,6 +13,7 @@ from aiohttp import web
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
+from bot.client_address import client_address, is_secure
 from bot.ratelimit import RateLimiter
 from handlers.i18n import pick_locale
 from handlers.types import MAX_ACTION_BYTES, Incoming, Reply
@@ -200,11 +201,7 @@ def _client(request: web.Request) -> str:
     resident = _resident_id(request)
     if resident is not None:
         return "r:" + resident
-    peer = request.remote or ""
-    forwarded = request.headers.get("X-Real-IP")
-    if forwarded and peer in ("127.0.0.1", "::1"):
-        return "a:" + forwarded.strip()
-    return "a:" + peer
+    return "a:" + client_address(request)
 
 
 def _new_resident_id() -> str:
@@ -220,6 +217,6 @@ def _remember(request: web.Request, response: web.Response, resident_id: str) ->
         max_age=COOKIE_MAX_AGE,
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=is_secure(request),
         path="/",
     )

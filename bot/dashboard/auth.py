@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from aiohttp import web
 
 from bot import passwords
+from bot.client_address import client_address, is_secure
+from bot.dashboard import login_throttle
 from bot.dashboard.core import (
     COOKIE,
     LOGIN_COOKIE,
@@ -32,11 +33,7 @@ from storage import audit, staff_sessions
 from storage import staff as staff_store
 from storage.models import Staff
 
-log = logging.getLogger(__name__)
-
-WINDOW = timedelta(minutes=15)  # failures older than this are forgotten
-ACCOUNT_FREE, ADDRESS_FREE = 5, 20  # failures allowed before the first wait
-FIRST_WAIT, LONGEST_WAIT = timedelta(seconds=30), timedelta(minutes=15)
+DEVICE_MAX_AGE = int(login_throttle.KNOWN_FOR.total_seconds())  # seconds the device cookie lasts
 
 
 @functools.cache
@@ -45,21 +42,26 @@ def _decoy_hash() -> str:
     return passwords.hash_password(secrets.token_urlsafe(16))
 
 
-def wait_after(failures: int, free: int) -> timedelta:
-    """How long to refuse after `failures` recent failures: nothing up to `free`, then 30 s
-    doubling with each further failure, at most 15 minutes."""
-    if failures < free:
-        return timedelta(0)
-    return min(FIRST_WAIT * 2 ** (failures - free), LONGEST_WAIT)
-
-
-def _address(request: web.Request) -> str:
-    return request.remote or "unknown"
-
-
-def _cookie(request: web.Request, response: web.StreamResponse, name: str, value: str) -> None:
+def _cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    *,
+    path: str = "/staff",
+    max_age: int | None = None,
+) -> None:
+    """HttpOnly, SameSite=Strict, and Secure when the staff member came over HTTPS (directly,
+    or through the reverse proxy on this machine that says so)."""
     response.set_cookie(
-        name, value, httponly=True, samesite="Strict", secure=request.secure, path="/staff"
+        name, value, httponly=True, samesite="Strict", secure=is_secure(request), path=path,
+        max_age=max_age,
+    )  # fmt: skip
+
+
+def _forget(request: web.Request, response: web.StreamResponse, name: str) -> None:
+    response.del_cookie(
+        name, path="/staff", secure=is_secure(request), httponly=True, samesite="Strict"
     )
 
 
@@ -89,21 +91,6 @@ def _login_form(
     return response
 
 
-async def _throttled(request: web.Request, username: str, now: datetime) -> int:
-    """Seconds this attempt must still wait (0 when it may go ahead)."""
-    since = now - WINDOW
-    async with request.app[RUNTIME].sessions() as session:
-        by_name = await staff_sessions.failures(session, since=since, username=username.lower())
-        by_address = await staff_sessions.failures(session, since=since, address=_address(request))
-    waits = [
-        latest + wait_after(count, free) - now
-        for (count, latest), free in ((by_name, ACCOUNT_FREE), (by_address, ADDRESS_FREE))
-        if latest is not None
-    ]
-    longest = max(waits, default=timedelta(0))
-    return max(0, int(longest.total_seconds() + 0.999))
-
-
 async def login(request: web.Request) -> web.StreamResponse:
     """Check the name and password and start a new session (a new id every time)."""
     data = await form(request)
@@ -113,36 +100,28 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not expected or not same(posted, expected):
         return _login_form(request, locale, error="auth.bad_csrf", status=403, username=username)
     now = request.app[RUNTIME].clock()
-    address = _address(request)
-    wait = await _throttled(request, username, now)
-    if wait:
-        await _record(request, username, address, staff_sessions.THROTTLED, now)
-        return _login_form(
-            request, locale, error="auth.throttled", wait=wait, status=429, username=username
-        )
-    password = str(data.get("password", ""))
     async with request.app[RUNTIME].sessions() as session:
         staff = await staff_store.get_staff_by_username(session, username) if username else None
+    # On record before the slow hash: guesses sent at once are throttled as if one by one.
+    attempt = await login_throttle.begin(request, username, staff, now)
+    if attempt.wait:
+        response = _login_form(
+            request, locale, error="auth.throttled", wait=attempt.wait, status=429,
+            username=username,
+        )  # fmt: skip
+        response.headers["Retry-After"] = str(attempt.wait)
+        return response
+    password = str(data.get("password", ""))
     stored = staff.password_hash if staff is not None and staff.active else None
     matches = await asyncio.to_thread(passwords.verify_password, stored or _decoy_hash(), password)
     if staff is None or stored is None or not matches:
-        await _record(request, username, address, staff_sessions.FAILED, now)
+        await login_throttle.end(request, attempt, staff_sessions.FAILED)
         return _login_form(request, locale, error="auth.failed", status=401, username=username)
-    await _record(request, username, address, staff_sessions.OK, now)
+    await login_throttle.end(request, attempt, staff_sessions.OK)
     response = redirect(url("/password" if staff.must_change_password else "/"))
     await _start_session(request, response, staff, locale, now)
-    response.del_cookie(LOGIN_COOKIE, path="/staff")
+    _forget(request, response, LOGIN_COOKIE)
     return response
-
-
-async def _record(
-    request: web.Request, username: str, address: str, outcome: str, now: datetime
-) -> None:
-    async with request.app[RUNTIME].sessions.begin() as session:
-        staff_sessions.record_attempt(
-            session, username=username.lower(), address=address, outcome=outcome, now=now
-        )
-    log.info("staff login %s: user=%r address=%s", outcome, username, address)
 
 
 async def _start_session(
@@ -156,9 +135,13 @@ async def _start_session(
         )  # fmt: skip
         audit.record(
             session, actor_type="staff", actor_id=staff.id, action="staff.login", now=now,
-            target_type="staff", target_id=staff.id, detail={"address": _address(request)},
+            target_type="staff", target_id=staff.id, detail={"address": client_address(request)},
         )  # fmt: skip
     _cookie(request, response, COOKIE, token)
+    # This browser now knows the account (and its current password): others' guessing at
+    # the account will not hold it back.
+    device = login_throttle.device_cookie(request, staff, now)
+    _cookie(request, response, *device, path=login_throttle.DEVICE_PATH, max_age=DEVICE_MAX_AGE)
 
 
 @page(password_change=True)
@@ -167,7 +150,7 @@ async def logout(request: web.Request, signed: Signed) -> web.StreamResponse:
     async with request.app[RUNTIME].sessions.begin() as session:
         await staff_sessions.revoke(session, session_id=signed.session_id, now=signed.now)
     response = redirect(url("/login"))
-    response.del_cookie(COOKIE, path="/staff")
+    _forget(request, response, COOKIE)
     return response
 
 

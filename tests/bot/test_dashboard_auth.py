@@ -1,6 +1,9 @@
 """Dashboard sign-in security: the login form and its CSRF token, the same answer for an
-unknown name and a wrong password, throttling without lockout, the first password change,
-session expiry (idle and absolute) and revocation, CSRF on every POST, and the headers."""
+unknown name and a wrong password, throttling without lockout (guesses sent at once counted
+one by one, per account and per real client address behind the proxy, a browser that signed
+in before not held back by others), the first password change, session expiry (idle and
+absolute) and revocation, CSRF on every POST, Secure cookies behind the TLS proxy, and the
+headers."""
 
 from __future__ import annotations
 
@@ -21,10 +24,15 @@ from tests.staff import (
     add_staff,
     csrf,
     file_ticket,
+    guesses,
     login,
     post,
     signed_in,
+    straight_from,
 )
+
+pytestmark = pytest.mark.both_databases  # throttling counts in the database: both must hold
+PROXY_HTTPS = {"X-Forwarded-Proto": "https"}
 
 
 @pytest.fixture
@@ -195,3 +203,147 @@ async def test_logout_and_disabling_revoke_sessions_on_the_server(
     assert all(s.revoked_at is not None for s in sessions if s.staff_id == wu_id)
     actions = await fetch_all(runtime.sessions, select(AuditLog.action))
     assert "staff.disable" in actions and "staff.login" in actions
+
+
+def _via(address: str) -> dict[str, str]:
+    """What nginx adds for a client at `address`."""
+    return {"X-Real-IP": address}
+
+
+def _secure(set_cookie: str) -> bool:
+    return "secure" in [part.strip().lower() for part in set_cookie.split(";")]
+
+
+async def test_guesses_sent_at_once_are_counted_one_by_one(
+    client: Client, runtime: Runtime
+) -> None:
+    await add_staff(runtime, "li", "staff")
+    answers = await guesses(client, [("li", f"guess-{n:02}-guess") for n in range(40)])
+    assert sorted(a.status for a in answers) == [401] * 5 + [429] * 35
+    assert (await login(client, "li")).status == 429  # the right password waits too
+    outcomes = await fetch_all(runtime.sessions, select(LoginAttempt.outcome))
+    assert outcomes.count("failed") == 5 and outcomes.count("throttled") == 36
+    assert "ok" not in outcomes and "pending" not in outcomes
+
+    runtime.clock.advance(timedelta(seconds=31))
+    assert (await login(client, "li")).status == 303  # a wait, never a lockout
+
+
+async def test_guesses_at_many_accounts_at_once_are_counted_per_address(client: Client) -> None:
+    answers = await guesses(client, [(f"user{n}", "guess-guess") for n in range(60)])
+    assert sorted(a.status for a in answers) == [401] * 20 + [429] * 40
+
+
+async def test_behind_the_proxy_each_client_address_is_throttled_on_its_own(
+    client: Client, runtime: Runtime
+) -> None:
+    await add_staff(runtime, "li", "staff")
+    attacker, office = _via("203.0.113.7"), _via("198.51.100.4")
+    tries = [(f"user{n}", "guess-guess") for n in range(20)]
+    assert [a.status for a in await guesses(client, tries, headers=attacker)] == [401] * 20
+    [refused] = await guesses(client, [("li", PASSWORD)], headers=attacker)
+    assert refused.status == 429
+
+    [signed] = await guesses(client, [("li", PASSWORD)], headers=office)
+    assert signed.status == 303  # another client of the same proxy is not held back
+    assert (await login(client, "someone", "guess-guess")).status == 401  # nor the proxy
+    rows = await fetch_all(runtime.sessions, select(LoginAttempt))
+    attempts = [(a.address, a.outcome) for a in rows]
+    assert ("203.0.113.7", "throttled") in attempts and ("198.51.100.4", "ok") in attempts
+    details = await fetch_all(
+        runtime.sessions, select(AuditLog.detail).where(AuditLog.action == "staff.login")
+    )
+    assert details == [{"address": "198.51.100.4"}]
+
+
+async def test_a_browser_that_signed_in_before_is_not_held_back_by_others_guessing(
+    client: Client, runtime: Runtime
+) -> None:
+    await add_staff(runtime, "li", "staff")
+    await add_staff(runtime, "zhao", "staff")
+    token = await signed_in(client, "li")  # li's own browser, now known to the account
+    assert (await post(client, "/staff/logout", token)).status == 303
+
+    statuses = []
+    for n in range(8):  # guesses at li from eight addresses: each below the address limit
+        [answer] = await guesses(client, [("li", "guess-guess")], headers=_via(f"203.0.113.{n}"))
+        statuses.append(answer.status)
+    assert statuses == [401] * 5 + [429] * 3
+    [stranger] = await guesses(client, [("li", PASSWORD)], headers=_via("198.51.100.9"))
+    assert stranger.status == 429  # a browser li never signed in on waits, password or not
+
+    assert (await login(client, "li")).status == 303  # li's own browser goes straight in
+    [other] = await guesses(client, [("zhao", PASSWORD)], headers=_via("203.0.113.0"))
+    assert other.status == 303  # the wait grew for the guessed account only
+
+
+async def test_a_known_browser_is_still_throttled_by_its_own_failures(
+    client: Client, runtime: Runtime
+) -> None:
+    await add_staff(runtime, "li", "staff")
+    token = await signed_in(client, "li")
+    assert (await post(client, "/staff/logout", token)).status == 303
+    for _ in range(5):
+        assert (await login(client, "li", "guess-guess")).status == 401
+    refused = await login(client, "li")
+    assert refused.status == 429 and refused.headers["Retry-After"] == "30"
+    outcomes = await fetch_all(runtime.sessions, select(LoginAttempt.outcome))
+    assert outcomes == ["ok"] + ["known_failed"] * 5 + ["known_throttled"]
+
+    runtime.clock.advance(timedelta(seconds=31))
+    assert (await login(client, "li")).status == 303
+
+
+async def test_a_browser_known_by_an_old_password_or_a_forged_cookie_is_not_known(
+    client: Client, runtime: Runtime
+) -> None:
+    await add_staff(runtime, "li", "staff")
+    token = await signed_in(client, "li")
+    jar = client.session.cookie_jar
+    old = jar.filter_cookies(client.make_url("/staff/login"))["linli_staff_device"].value
+    new = "another secret 2026"
+    changed = await post(client, "/staff/password", token, current=PASSWORD, new=new, repeat=new)
+    assert changed.status == 303
+    renewed = jar.filter_cookies(client.make_url("/staff/login"))["linli_staff_device"].value
+    for n in range(5):
+        [answer] = await guesses(client, [("li", "guess-guess")], headers=_via(f"203.0.113.{n}"))
+        assert answer.status == 401
+    for cookie, status in ((old, 429), (old[:-2] + "xx", 429), (renewed, 303)):
+        jar.clear()  # signed out, only the browser's device cookie kept: old, forged, renewed
+        jar.update_cookies({"linli_staff_device": cookie})
+        assert (await login(client, "li", new)).status == status
+
+
+async def test_cookies_are_secure_when_the_proxy_on_this_machine_says_https(
+    client: Client, runtime: Runtime
+) -> None:
+    await add_staff(runtime, "qian", "staff")
+    page = await client.get("/staff/login", headers=PROXY_HTTPS)
+    assert _secure(page.headers["Set-Cookie"])
+    [answer] = await guesses(client, [("qian", PASSWORD)], headers=PROXY_HTTPS)
+    assert answer.status == 303
+    for name in ("linli_staff", "linli_staff_device", "linli_staff_login"):
+        assert _secure(answer.cookie(name)), name
+
+    plain = await login(client, "qian")  # straight to the worker over HTTP: not Secure
+    assert plain.status == 303
+    assert not any(_secure(c) for c in plain.headers.getall("Set-Cookie"))
+
+
+async def test_a_client_cannot_claim_an_address_or_https_for_itself(
+    runtime: Runtime, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
+) -> None:
+    direct = await aiohttp_client(straight_from("203.0.113.50", create_web_app(runtime)))
+    await add_staff(runtime, "qian", "staff")
+    spoof = {**PROXY_HTTPS, "X-Real-IP": "127.0.0.1"}
+    [answer] = await guesses(direct, [("qian", PASSWORD)], headers=spoof)
+    assert answer.status == 303
+    assert not any(_secure(c) for c in answer.set_cookies)
+
+    for n in range(20):  # a new made-up address for every guess changes nothing
+        [guess] = await guesses(direct, [(f"user{n}", "guess-guess")], headers=_via(f"192.0.2.{n}"))
+        assert guess.status == 401
+    [refused] = await guesses(direct, [("user-x", "guess-guess")], headers=_via("192.0.2.99"))
+    assert refused.status == 429
+    addresses = await fetch_all(runtime.sessions, select(LoginAttempt.address))
+    assert set(addresses) == {"203.0.113.50"}
