@@ -24,6 +24,7 @@ from handlers.i18n import Texts
 from knowledge.categories import load_categories
 from knowledge.classifier import INTENT_EXAMPLES, IntentModel
 from knowledge.crisis import CrisisScreen
+from knowledge.crisis_model import MAX_TYPED_CHARS, CrisisModel, load_corpus, ordinary_messages
 from knowledge.data import load_yaml
 from knowledge.faq import KnowledgeError, load_entries
 from knowledge.grids import GridMap
@@ -43,16 +44,31 @@ if TYPE_CHECKING:
     from bot.channels.wechat import WeChatChannel
 
 
+def typed_phrases(texts: Texts) -> list[str]:
+    """Button labels and other short texts of the resident catalogue, which residents type
+    back: ordinary talk for the crisis model (the crisis and screener texts excepted)."""
+    return [
+        text
+        for key, text in texts.phrases(max_chars=MAX_TYPED_CHARS)
+        if not key.startswith(("crisis.", "screener."))
+    ]
+
+
 def build_services(settings: Settings) -> Services:
     """Load the text catalogue and the knowledge files once (raises KnowledgeError, naming
     the file, entry and reason, when one is bad)."""
+    texts = Texts.load()
     crisis = CrisisScreen.load()
+    corpus = load_corpus()
+    if corpus:  # the learned detector beside the lexicon, trained on the team's corpus
+        typed = typed_phrases(texts)
+        crisis.model = CrisisModel.train([*corpus, *ordinary_messages(typed=typed)], crisis.prepare)
     places = load_places(settings.knowledge_dir)
     entries = load_entries(settings.knowledge_dir, offices=places.offices)
     analyzer = Analyzer.load(settings.knowledge_dir)
     examples = load_yaml(INTENT_EXAMPLES.read_text("utf-8"))
     return Services(
-        texts=Texts.load(),
+        texts=texts,
         router=Router.load(crisis=crisis),
         crisis=crisis,
         hotlines=tuple(load_hotlines()),

@@ -63,11 +63,13 @@ async def respond(turn: Turn, result: CrisisResult) -> Outcome:
     return Outcome((reply,), CRISIS, HOLD)
 
 
-async def record(turn: Turn, result: CrisisResult) -> Ticket:
+async def record(turn: Turn, result: CrisisResult, *, text: str | None = None) -> Ticket:
     """Store the crisis: a new urgent ticket (or the open one, extended) and a staff alert.
 
-    The ticket keeps what staff need and nothing more: the triggering text, the kind and
-    severity of the signal, and the channel identity of the resident."""
+    The ticket keeps what staff need and nothing more: the triggering text (`text`, when it
+    was an earlier message than this turn's), the kind and severity of the signal, and the
+    channel identity of the resident."""
+    written = turn.text if text is None else text
     details = {
         "severity": result.severity,
         "signal": result.kind,
@@ -82,7 +84,7 @@ async def record(turn: Turn, result: CrisisResult) -> Ticket:
             turn.session,
             kind=CRISIS,
             resident_id=turn.resident.id,
-            summary=turn.text,
+            summary=written,
             now=turn.now,
             year=turn.now.astimezone(turn.services.timezone).year,
             priority=URGENT,
@@ -97,7 +99,7 @@ async def record(turn: Turn, result: CrisisResult) -> Ticket:
             actor_type="resident",
             actor_id=turn.resident.id,
             now=turn.now,
-            body=turn.text,
+            body=written,
             data=details,
         )
     await _alert_staff(turn, ticket, result)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers import crisis, registry
+from handlers import crisis, registry, screener
 from handlers.context import KEEP, Outcome, Services, Turn
 from handlers.i18n import pick_locale
 from handlers.types import Incoming, Reply
@@ -23,6 +23,8 @@ from storage import db, residents, updates
 
 log = logging.getLogger(__name__)
 
+# In these flows a message with some risk markers is not asked about (again).
+ASKED_ALREADY = frozenset({crisis.CRISIS, screener.NAME})
 CRISIS_REPLY_WITHIN = 0.4  # seconds a crisis reply waits for the database, at most
 RESCUE_ATTEMPTS = 12  # with doubling pauses capped at a minute: about eight minutes in all
 RESCUE_MAX_DELAY = 60.0
@@ -70,7 +72,7 @@ class Engine:
         self._clock = clock
         self._rescue_delay = rescue_delay
         self._crisis_reply_within = crisis_reply_within
-        self._rescues: set[asyncio.Task[None]] = set()
+        self._rescues: set[asyncio.Task[Any]] = set()  # crisis work still being stored
         self.observers: list[Observer] = []
 
     async def handle(self, msg: Incoming) -> Handled:
@@ -152,9 +154,14 @@ class Engine:
             conversation = turn.conversation
             before = _snapshot(conversation.flow, conversation.step, conversation.data)
             flow = conversation.flow
+            if result is not None and flow not in ASKED_ALREADY:
+                result = screener.accumulate(conversation, result, turn.now)
             if result is not None and result.is_crisis:
                 outcome = await crisis.respond(turn, result)
                 route = crisis.CRISIS
+            elif result is not None and result.flagged and flow not in ASKED_ALREADY:
+                outcome = await screener.ask(turn, result)
+                route = screener.NAME
             else:
                 outcome = await registry.dispatch(turn)
                 route = _route(turn, flow, outcome)

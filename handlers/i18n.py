@@ -62,6 +62,16 @@ class Texts:
         """Every key of the catalogue."""
         return set(self._catalogues[DEFAULT_LOCALE])
 
+    def phrases(self, *, max_chars: int) -> list[tuple[str, str]]:
+        """(key, text) of every short text in every language — button labels and the like,
+        which residents also type."""
+        return [
+            (key, text)
+            for catalogue in self._catalogues.values()
+            for key, text in catalogue.items()
+            if len(text) <= max_chars and "{" not in text
+        ]
+
     def variants(self, key: str) -> set[str]:
         """The text of `key` in every language (to recognise a typed button label)."""
         return {self._catalogues[locale][key] for locale in LOCALES}

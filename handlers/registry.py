@@ -27,6 +27,7 @@ from handlers import (
     offers,
     psych,
     router,
+    screener,
     settings,
     status,
     survey,
@@ -95,6 +96,7 @@ ACTIONS: dict[str, Step] = {
     "survey": status.survey,
     "rate": status.rate,
     "handoff:start": handoff.start,
+    "screener": screener.press,  # the ask-directly question: screener:yes|no|skip
     "psych:book": psych.start_booking,
     "psych:hotlines": psych.show_hotlines,
     "psych:talk": psych.just_talk,
@@ -114,6 +116,7 @@ FLOWS: dict[str, Flow] = {
         psych.FLOW,
         forget.FLOW,
         crisis.FLOW,
+        screener.FLOW,
         deliberation.FLOW,
         survey.FLOW,
     )

@@ -17,7 +17,7 @@ from handlers.context import Services
 from handlers.faq import ANSWER_CONFIDENCE
 from knowledge.router import Intent, RouteDecision
 
-CRISIS_CONFIDENCE = {"imminent": 0.95, "high": 0.9}
+CRISIS_CONFIDENCE = {"imminent": 0.95, "high": 0.9, "possible": 0.6}
 KEYWORD_WEIGHT = 2.0  # per keyword point, added to the classifier's log-probability
 FAQ_WEIGHT = 10.0  # times (FAQ coverage − FAQ_PIVOT), added to `faq`
 FAQ_PIVOT = 0.4  # below this coverage the knowledge base argues against a service question
@@ -31,7 +31,7 @@ _HAS_WORD = re.compile(r"[\w\u4e00-\u9fff]")
 def understand(services: Services, text: str) -> RouteDecision:
     """The routing decision for one message, crisis screen first."""
     result = services.crisis.screen(text)
-    if result.is_crisis and result.severity is not None:
+    if result.severity is not None:  # `crisis` whenever a severity is set, `possible` too
         return RouteDecision(
             text, "crisis", CRISIS_CONFIDENCE[result.severity], severity=result.severity
         )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import opencc
 
@@ -20,7 +20,12 @@ from knowledge.normalize import (
     prefilter,
 )
 
-Severity = Literal["imminent", "high"]
+if TYPE_CHECKING:
+    from knowledge.crisis_model import CrisisModel
+
+# imminent and high are definitive (the crisis path); possible asks the resident directly.
+Severity = Literal["imminent", "high", "possible"]
+DEFINITIVE = frozenset({"imminent", "high"})
 CrisisKind = Literal["self", "domestic_violence", "others", "third_party"]
 
 _CJK_CHAR = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -52,6 +57,13 @@ KIND_ORDER: tuple[tuple[str, CrisisKind], ...] = (
 )
 # OpenCC configuration for traditional (incl. Taiwan/Hong Kong forms) → simplified.
 OPENCC_CONFIG = "t2s"
+MODEL_SIGNAL = "model"  # the learned detector flagged the message
+# P(crisis) from the learned detector at which a message is `possible` (asked about
+# directly) and `high` (the crisis path); tuned on the dev split (benchmarks/crisis_eval.py).
+MODEL_THRESHOLDS = (0.7, 0.88)
+# Messages shorter than this (prepared) are left to the lexicon: on two or three characters
+# ("算了", "再见") the model has too little to go on and would ask people who meant nothing.
+MODEL_MIN_CHARS = 4
 WEIGHTS = {"terms": 1.0, "weak": 0.5}
 
 
@@ -62,10 +74,18 @@ class CrisisResult:
     severity: Severity | None
     kind: CrisisKind | None
     signals: tuple[str, ...]
+    # How much risk the message carries, 0–1, flagged or not (conversation-level risk adds
+    # up the unflagged ones).
+    risk: float = 0.0
 
     @property
     def is_crisis(self) -> bool:
-        """True when the message must take the crisis path."""
+        """True when the message must take the crisis path (imminent or high)."""
+        return self.severity in DEFINITIVE
+
+    @property
+    def flagged(self) -> bool:
+        """True for any severity: a crisis, or risk enough to ask about it directly."""
         return self.severity is not None
 
 
@@ -94,6 +114,8 @@ class CrisisScreen:
         "_signals",
         "_subs",
         "_threshold",
+        "model",
+        "thresholds",
     )
 
     def __init__(
@@ -143,6 +165,10 @@ class CrisisScreen:
         self._entries = tuple(entries)
         self._signals = TermMatcher(patterns)
         self._threshold = threshold
+        # The learned detector beside the lexicon (knowledge.crisis_model), and the
+        # probabilities at which it flags a message as possible and as high risk.
+        self.model: CrisisModel | None = None
+        self.thresholds = MODEL_THRESHOLDS
 
     @classmethod
     def load(cls, path: Path | None = None) -> CrisisScreen:
@@ -192,19 +218,48 @@ class CrisisScreen:
         prepared = self.prepare(text)
         if not prepared:
             return NOT_CRISIS
-        hits = self._signals.find(prepared)
-        if not hits:
-            return NOT_CRISIS
-        spans = [(start, end) for start, end, _ in self._exceptions.find(prepared)]
         scores: dict[str, float] = {}
-        seen: set[int] = set()
-        for start, end, index in hits:
-            if index in seen or _neutralised(start, end, spans):
-                continue
-            seen.add(index)
-            entry = self._entries[index]
-            scores[entry.group] = scores.get(entry.group, 0.0) + entry.weight
-        return self._decide(scores)
+        spans = [(start, end) for start, end, _ in self._exceptions.find(prepared)]
+        hits = self._signals.find(prepared)
+        if hits:
+            seen: set[int] = set()
+            for start, end, index in hits:
+                if index in seen or _neutralised(start, end, spans):
+                    continue
+                seen.add(index)
+                entry = self._entries[index]
+                scores[entry.group] = scores.get(entry.group, 0.0) + entry.weight
+        lexical = self._decide(scores)
+        if lexical.is_crisis:
+            return replace(lexical, risk=1.0)
+        if self.model is None or len(prepared.replace(" ", "")) < MODEL_MIN_CHARS:
+            risk = sum(scores.get(group, 0.0) for group in RISK_GROUPS) / self._threshold
+            return replace(lexical, risk=min(risk, 0.99))
+        return self._with_model(prepared, scores, excepted=bool(spans))
+
+    def _with_model(
+        self, prepared: str, scores: Mapping[str, float], *, excepted: bool
+    ) -> CrisisResult:
+        """The union: what the lexicon did not flag, the model may. A plan, means or an act
+        the lexicon saw makes a model flag imminent. Only the documented exceptions
+        (hyperbole, idioms, negation: "想死你了", "我从来没想过自杀") lower a model flag, by one
+        level, and only when no risk signal of the lexicon stands elsewhere in the message."""
+        assert self.model is not None
+        probability, kind = self.model.assess(prepared)
+        possible, high = self.thresholds
+        if excepted and not any(scores.get(group, 0.0) > 0.0 for group in RISK_GROUPS):
+            possible, high = high, 1.01  # possible needs what high needed; never definitive
+        if probability < possible:
+            return replace(NOT_CRISIS, risk=probability)
+        fired = (*(g for g in scores if scores[g] > 0.0), MODEL_SIGNAL)
+        for group, candidate in KIND_ORDER:
+            if scores.get(group, 0.0) > 0.0:
+                kind = candidate
+                break
+        if probability < high:
+            return CrisisResult("possible", kind, fired, probability)
+        acting = scores.get(ACT_GROUP, 0.0) > 0.0 or scores.get(PLAN_GROUP, 0.0) > 0.0
+        return CrisisResult("imminent" if acting else "high", kind, fired, probability)
 
     def _decide(self, scores: Mapping[str, float]) -> CrisisResult:
         """Turn group scores into severity, kind and the list of groups that fired."""

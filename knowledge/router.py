@@ -137,8 +137,8 @@ class Router:
     def route(self, text: str) -> RouteDecision:
         """Screen for crisis first, then classify."""
         result = self._crisis.screen(text)
-        if result.is_crisis:
-            confidence = 0.95 if result.severity == "imminent" else 0.9
+        if result.severity is not None:
+            confidence = {"imminent": 0.95, "high": 0.9}.get(result.severity, 0.6)
             return RouteDecision(text, "crisis", confidence, severity=result.severity)
         return self.classify(text)
 

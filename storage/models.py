@@ -104,6 +104,9 @@ class Conversation(Base):
     step: Mapped[str | None] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=stamp)
+    # Risk markers of the last hour's messages, [[unix seconds, 0–1], …]: vague messages
+    # that each stay under the crisis screen's line can cross it together.
+    risk: Mapped[list[Any] | None] = mapped_column(JSONData, default=None)
 
 
 class Staff(Base):

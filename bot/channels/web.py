@@ -100,7 +100,7 @@ async def chat(request: web.Request) -> web.Response:
     if incoming is None:
         return _error(runtime, locale, "web.bad_request", status=400)
     wait = request.app[LIMITER].wait(_client(request))
-    if wait and not (incoming.text and runtime.services.crisis.screen(incoming.text).is_crisis):
+    if wait and not (incoming.text and runtime.services.crisis.screen(incoming.text).flagged):
         response = _error(runtime, locale, "web.too_many", status=429, seconds=wait)
         response.headers["Retry-After"] = str(wait)
         return response

@@ -56,8 +56,8 @@ def test_tricky_message_not_crisis(screen: CrisisScreen, lang: str, case: dict[s
     """Hyperbole, titles, hotline questions and plain distress are not crises."""
     text = case["text"]
     result = screen.screen(text)
-    assert not result.is_crisis, (text, case["why"], result, screen.prepare(text))
-    assert result == CrisisResult(None, None, ())
+    assert not result.flagged, (text, case["why"], result, screen.prepare(text))
+    assert (result.kind, result.signals) == (None, ())  # (its `risk` may add up, see screener)
 
 
 def test_case_file_is_well_formed() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.crisis import CrisisScreen
+from knowledge.crisis import CrisisResult, CrisisScreen
 from knowledge.router import RouteDecision, Router
 
 
@@ -324,3 +324,16 @@ def test_load_custom_intents(tmp_path: Path) -> None:
     bad.write_text("complaint:\n  weather:\n    strong: [下雨]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="weather"):
         Router.load(bad)
+
+
+def test_a_possible_crisis_is_routed_as_crisis_with_its_severity() -> None:
+    """`linli route --json`: intent is crisis whenever a severity is set, possible included."""
+
+    class Asking:
+        def screen(self, text: str) -> CrisisResult:
+            return CrisisResult("possible", "self", ("model",), 0.75)
+
+    router = Router.load(crisis=Asking())  # type: ignore[arg-type]
+    decision = router.route("最近总觉得没什么意思")
+    assert (decision.intent, decision.severity) == ("crisis", "possible")
+    assert decision.as_dict()["severity"] == "possible"
