@@ -6,6 +6,7 @@ raise a flag (`knowledge.crisis.CrisisScreen`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,12 +105,24 @@ def ordinary_messages(path: Path = INTENT_EXAMPLES, *, typed: Iterable[str] = ()
 
 
 class CrisisModel:
-    """P(crisis) for a message, and the kind of crisis it most likely is."""
+    """P(crisis) for a message, and the kind of crisis it most likely is.
 
-    def __init__(self, vectorizer: Any, detector: Any, kinds: Any) -> None:
-        self._vectorizer = vectorizer
-        self._detector = detector
-        self._kinds = kinds
+    Trained with scikit-learn; answered from a table built once after training, because
+    scikit-learn's per-call checks cost 0.6 ms a message — half the engine's time per update
+    (benchmarks/README.md) — while the arithmetic of tf-idf and a linear model over a few
+    hundred n-grams is a few microseconds."""
+
+    def __init__(
+        self,
+        analyzer: Callable[[str], list[str]],
+        weights: dict[str, tuple[float, float, tuple[float, ...]]],
+        bias: float,
+        kinds: tuple[tuple[Kind, ...], tuple[float, ...]],
+    ) -> None:
+        self._analyzer = analyzer
+        self._weights = weights  # n-gram → (idf, detector weight, kind weights)
+        self._bias = bias
+        self._kinds, self._kind_bias = kinds
 
     @classmethod
     def train(
@@ -133,7 +146,6 @@ class CrisisModel:
             min_df=2,
             sublinear_tf=True,
             lowercase=False,  # `prepare` already folds case and width
-            dtype=_float32(),
         )
         features = vectorizer.fit_transform([prepare(e.text) for e in examples])
         labels = [e.crisis for e in examples]
@@ -142,22 +154,51 @@ class CrisisModel:
         kinds_of = (taxonomy or Taxonomy.load()).kinds
         crisis_rows = [i for i, e in enumerate(examples) if e.crisis]
         crisis_kinds = [kinds_of.get(examples[i].family, "self") for i in crisis_rows]
-        kinds = None
+        names: tuple[Kind, ...] = ("self",)
+        kind_bias: tuple[float, ...] = (0.0,)
+        kind_coef = [[0.0] * len(vectorizer.vocabulary_)]
         if len(set(crisis_kinds)) > 1:
             kinds = LogisticRegression(C=8.0, max_iter=2000)
             kinds.fit(features[crisis_rows], crisis_kinds)
-        return cls(vectorizer, detector, kinds)
+            names = tuple(cast(Kind, str(k)) for k in kinds.classes_)
+            if len(names) == 2:  # a binary model scores only the second class
+                kind_bias = (0.0, float(kinds.intercept_[0]))
+                kind_coef = [[0.0] * len(vectorizer.vocabulary_), list(kinds.coef_[0])]
+            else:
+                kind_bias = tuple(float(b) for b in kinds.intercept_)
+                kind_coef = [list(row) for row in kinds.coef_]
+        idf, coef = vectorizer.idf_, detector.coef_[0]
+        weights = {
+            gram: (float(idf[i]), float(coef[i]), tuple(float(row[i]) for row in kind_coef))
+            for gram, i in vectorizer.vocabulary_.items()
+        }
+        analyzer = vectorizer.build_analyzer()
+        return cls(analyzer, weights, float(detector.intercept_[0]), (names, kind_bias))
 
     def assess(self, prepared: str) -> tuple[float, Kind]:
         """How likely the (prepared) message is a crisis, 0–1, and the kind of crisis reply
-        it would need."""
-        features = self._vectorizer.transform([prepared])
-        probability = float(self._detector.predict_proba(features)[0, 1])
-        kind = "self" if self._kinds is None else str(self._kinds.predict(features)[0])
-        return probability, cast(Kind, kind)
+        it would need: tf-idf (sublinear, L2-normalised) times the linear models' weights."""
+        counts: dict[str, int] = {}
+        for gram in self._analyzer(prepared):
+            if gram in self._weights:
+                counts[gram] = counts.get(gram, 0) + 1
+        if not counts:
+            return _sigmoid(self._bias), self._kinds[0]
+        norm = 0.0
+        score = 0.0
+        kind_scores = [0.0] * len(self._kinds)
+        for gram, count in counts.items():
+            idf, weight, kind_weights = self._weights[gram]
+            value = (1.0 + math.log(count)) * idf
+            norm += value * value
+            score += value * weight
+            for k, kind_weight in enumerate(kind_weights):
+                kind_scores[k] += value * kind_weight
+        scale = 1.0 / math.sqrt(norm)
+        ranked = [b + s * scale for b, s in zip(self._kind_bias, kind_scores, strict=True)]
+        kind = self._kinds[ranked.index(max(ranked))]
+        return _sigmoid(self._bias + score * scale), kind
 
 
-def _float32() -> Any:
-    import numpy
-
-    return numpy.float32
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
